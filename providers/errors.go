@@ -1,0 +1,146 @@
+package providers
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Code classifies a provider failure. Codes become verificationErrorCode, GraphQL
+// error extensions and REST statuses, each in exactly one place.
+type Code string
+
+// The codes a provider failure can carry.
+const (
+	CodeAuthFailed       Code = "auth_failed"
+	CodePermissionDenied Code = "permission_denied"
+	CodeNotFound         Code = "not_found"
+	CodeUnreachable      Code = "unreachable"
+	CodeTimeout          Code = "timeout"
+	CodeRateLimited      Code = "rate_limited"
+	CodeInvalidConfig    Code = "invalid_config"
+	CodeTLSError         Code = "tls_error"
+	CodeBlockedAddress   Code = "blocked_address"
+	CodeUnsupported      Code = "unsupported"
+	CodeProviderError    Code = "provider_error"
+)
+
+// Error is a classified provider failure. Message is a human sentence that never
+// contains a secret; Err, when set, is the underlying cause (which may, and is
+// therefore never shown to a client).
+type Error struct {
+	Code       Code
+	Message    string
+	Retryable  bool
+	RetryAfter time.Duration
+	Err        error
+}
+
+// Error returns the human message.
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error with the given code and message whose cause is err.
+func Wrap(code Code, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrBlockedAddress is wrapped by every dial that netguard refuses.
+var ErrBlockedAddress = errors.New("address blocked by network policy")
+
+// Classify turns any error into an *Error. An *Error anywhere in the chain is
+// returned as is; otherwise the cause is inspected for deadlines, refused
+// addresses, TLS and network failures. Anything unknown becomes
+// CodeProviderError with a generic message naming the provider (the raw text
+// of unknown errors may echo secrets, so it is not used as the message).
+func Classify(provider string, err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	switch {
+	case errors.Is(err, ErrBlockedAddress):
+		return Wrap(CodeBlockedAddress, err, "%s: the address is blocked by this server's network policy", provider)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return Wrap(CodeTimeout, err, "%s: the server did not answer in time", provider)
+	case errors.Is(err, context.Canceled):
+		return Wrap(CodeTimeout, err, "%s: the request was cancelled", provider)
+	case isTLS(err):
+		return Wrap(CodeTLSError, err, "%s: the TLS handshake failed: %s", provider, tlsReason(err))
+	case isNet(err):
+		return Wrap(CodeUnreachable, err, "%s: could not reach the server: %s", provider, netReason(err))
+	}
+	return Wrap(CodeProviderError, err, "%s: the request failed", provider)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isTLS(err error) bool {
+	var (
+		rec   tls.RecordHeaderError
+		cert  *tls.CertificateVerificationError
+		unk   x509.UnknownAuthorityError
+		host  x509.HostnameError
+		inv   x509.CertificateInvalidError
+		alert tls.AlertError
+	)
+	return errors.As(err, &rec) || errors.As(err, &cert) || errors.As(err, &unk) ||
+		errors.As(err, &host) || errors.As(err, &inv) || errors.As(err, &alert)
+}
+
+func tlsReason(err error) string {
+	var (
+		unk  x509.UnknownAuthorityError
+		host x509.HostnameError
+		inv  x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &unk):
+		return "the certificate is signed by an unknown authority"
+	case errors.As(err, &host):
+		return "the certificate is not valid for this host name"
+	case errors.As(err, &inv):
+		return "the certificate is invalid or expired"
+	}
+	return "the server did not speak TLS as expected"
+}
+
+func isNet(err error) bool {
+	var (
+		op  *net.OpError
+		dns *net.DNSError
+	)
+	return errors.As(err, &op) || errors.As(err, &dns)
+}
+
+func netReason(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		if dns.IsNotFound {
+			return fmt.Sprintf("the host name %q does not exist", dns.Name)
+		}
+		return fmt.Sprintf("the host name %q could not be resolved", dns.Name)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return "the connection was refused or the host is down"
+	}
+	return "the connection failed"
+}

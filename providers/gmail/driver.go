@@ -1,0 +1,50 @@
+// Package gmail is the gmail_inbox driver: attachments in a Gmail inbox through the Gmail v1 API.
+package gmail
+
+import (
+	"context"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+// Driver is the gmail_inbox provider. It is stateless.
+type Driver struct{}
+
+var _ providers.Driver = Driver{}
+
+// Name returns "gmail_inbox".
+func (Driver) Name() string { return "gmail_inbox" }
+
+// Spec returns the gmail_inbox fields.
+func (Driver) Spec() providers.Spec { return spec }
+
+// Open returns a Conn for cfg. It does no network I/O.
+func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
+	return &conn{cfg: cfg}, nil
+}
+
+// conn is one opened gmail_inbox connection.
+type conn struct {
+	cfg providers.Config
+}
+
+// Close releases nothing: the HTTP client is shared.
+func (c *conn) Close() error { return nil }
+
+var spec = providers.Spec{
+	Name: "gmail_inbox", Label: "Gmail inbox", Category: "files",
+	AuthKinds:    []string{"oauth2_refresh_token", "service_account"},
+	Capabilities: []string{"verify", "files"},
+	Fields: []providers.Field{
+		{Name: "auth_mode", Label: "Authentication", Type: providers.TypeEnum, Enum: []string{"oauth_refresh_token", "service_account"}, Default: "oauth_refresh_token"},
+		{Name: "client_id", Label: "OAuth client ID", Type: providers.TypeString, RequiredWhen: &providers.Condition{Field: "auth_mode", Values: []string{"oauth_refresh_token"}}},
+		{Name: "mailbox", Label: "Mailbox (domain-wide delegation)", Type: providers.TypeString, RequiredWhen: &providers.Condition{Field: "auth_mode", Values: []string{"service_account"}}},
+		{Name: "query", Label: "Search query", Type: providers.TypeString, Default: "has:attachment"},
+		{Name: "label_ids", Label: "Label IDs", Type: providers.TypeStringList},
+		{Name: "base_url", Label: "API base URL", Type: providers.TypeString, Default: "https://gmail.googleapis.com/", Target: true},
+		{Name: "token_url", Label: "Token URL", Type: providers.TypeString, Default: "https://oauth2.googleapis.com/token", Target: true},
+		{Name: "client_secret", Label: "OAuth client secret", Secret: true, RequiredWhen: &providers.Condition{Field: "auth_mode", Values: []string{"oauth_refresh_token"}}},
+		{Name: "refresh_token", Label: "Refresh token", Secret: true, RequiredWhen: &providers.Condition{Field: "auth_mode", Values: []string{"oauth_refresh_token"}}},
+		{Name: "service_account_json", Label: "Service account JSON key", Secret: true, RequiredWhen: &providers.Condition{Field: "auth_mode", Values: []string{"service_account"}}},
+	},
+}

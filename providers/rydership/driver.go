@@ -1,0 +1,48 @@
+// Package rydership is the rydership driver: the RyderShip (Whiplash) V2 API.
+package rydership
+
+import (
+	"context"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+// Driver is the rydership provider. It is stateless.
+type Driver struct{}
+
+var _ providers.Driver = Driver{}
+
+// Name returns "rydership".
+func (Driver) Name() string { return "rydership" }
+
+// Spec returns the rydership fields.
+func (Driver) Spec() providers.Spec { return spec }
+
+// Open returns a Conn for cfg. It does no network I/O.
+func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
+	return &conn{cfg: cfg}, nil
+}
+
+// conn is one opened rydership connection.
+type conn struct {
+	cfg providers.Config
+}
+
+// Close releases nothing: the HTTP client is shared.
+func (c *conn) Close() error { return nil }
+
+var spec = providers.Spec{
+	Name: "rydership", Label: "RyderShip", Category: "api",
+	AuthKinds:    []string{"oauth2_refresh_token"},
+	Capabilities: []string{"verify"},
+	DocsNote:     "The V2 API is invite-only; the verify call (GET /api/v2/items/count) follows the published items OpenAPI. Base and token URLs are configurable.",
+	Fields: []providers.Field{
+		{Name: "environment", Label: "Environment", Type: providers.TypeEnum, Enum: []string{"www.getwhiplash.com", "sandbox.whiplash.app"}, Default: "www.getwhiplash.com"},
+		{Name: "base_url", Label: "Base URL", Type: providers.TypeString, Target: true, Help: "defaults to https://{environment}"},
+		{Name: "token_url", Label: "Token URL", Type: providers.TypeString, Target: true, Help: "defaults to https://{environment}/oauth/token"},
+		{Name: "client_id", Label: "Application ID", Type: providers.TypeString, Required: true},
+		{Name: "scope", Label: "Scope", Type: providers.TypeString, Default: "user_read"},
+		{Name: "client_secret", Label: "Client secret", Secret: true, Required: true},
+		{Name: "refresh_token", Label: "Refresh token", Secret: true, Required: true},
+	},
+}
