@@ -3,6 +3,9 @@ package redo
 
 import (
 	"context"
+	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +21,48 @@ func (Driver) Name() string { return "redo" }
 // Spec returns the redo fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks base_url and store_id and returns a Conn for cfg. It does no
+// network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	base, err := parseBaseURL(cfg.String("base_url"))
+	if err != nil {
+		return nil, err
+	}
+	storeID := strings.TrimSpace(cfg.String("store_id"))
+	if !storeIDPattern.MatchString(storeID) || storeID == "." || storeID == ".." {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"redo: store_id %q is not a Redo store ID: copy it from Settings > Developer in the Redo dashboard (letters, digits, '-' and '_' only)", storeID)
+	}
+	u := *base
+	u.Path = base.Path + "/v2.2/stores/" + storeID + "/returns"
+	u.RawPath = base.EscapedPath() + "/v2.2/stores/" + url.PathEscape(storeID) + "/returns"
+	u.RawQuery = "page-size=1"
+	return &conn{cfg: cfg, storeID: storeID, returnsURL: u.String()}, nil
+}
+
+// storeIDPattern is deliberately loose (Redo shows 24 hex digits; its docs
+// use "store_123"): it only keeps the ID one path segment.
+var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+
+// parseBaseURL accepts an absolute http(s) URL without query or fragment and
+// returns it without a trailing slash.
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"redo: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://api.getredo.com")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
 }
 
 // conn is one opened redo connection.
 type conn struct {
-	cfg providers.Config
+	cfg        providers.Config
+	storeID    string
+	returnsURL string
 }
 
 // Close releases nothing: the HTTP client is shared.
@@ -35,7 +72,7 @@ var spec = providers.Spec{
 	Name: "redo", Label: "Redo", Category: "api",
 	AuthKinds:    []string{"api_key"},
 	Capabilities: []string{"verify"},
-	DocsNote:     "Rate limits and the error catalogue are not published.",
+	DocsNote:     "Rate limits and the error catalogue are not published. The page size is sent both as the page-size query parameter (pagination guide) and the X-Page-Size header (published OpenAPI schema).",
 	Fields: []providers.Field{
 		{Name: "store_id", Label: "Store ID", Type: providers.TypeString, Required: true},
 		{Name: "base_url", Label: "Base URL", Type: providers.TypeString, Default: "https://api.getredo.com", Target: true},
