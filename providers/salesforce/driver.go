@@ -3,6 +3,12 @@ package salesforce
 
 import (
 	"context"
+	"crypto/rsa"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +24,67 @@ func (Driver) Name() string { return "salesforce" }
 // Spec returns the salesforce fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the URLs, the API version and (for JWT bearer) the private key,
+// and returns a Conn for cfg. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	c := &conn{cfg: cfg, mode: cfg.String("auth_mode")}
+	if c.mode == "" {
+		c.mode = "refresh_token"
+	}
+	var err error
+	if c.loginURL, err = baseURL("login_url", cfg.String("login_url")); err != nil {
+		return nil, err
+	}
+	if v := cfg.String("instance_url"); v != "" {
+		if c.instanceURL, err = baseURL("instance_url", v); err != nil {
+			return nil, err
+		}
+	}
+	c.apiVersion = strings.TrimSpace(cfg.String("api_version"))
+	if c.apiVersion == "" {
+		c.apiVersion = "v62.0"
+	}
+	if !strings.HasPrefix(c.apiVersion, "v") {
+		c.apiVersion = "v" + c.apiVersion
+	}
+	if !apiVersionRE.MatchString(c.apiVersion) {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "salesforce: api_version %q is not a version like v62.0", cfg.String("api_version"))
+	}
+	switch c.mode {
+	case "refresh_token", "client_credentials":
+	case "jwt_bearer":
+		if cfg.String("username") == "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "salesforce: jwt_bearer needs the username the token is issued for")
+		}
+		if c.key, err = jwt.ParseRSAPrivateKeyFromPEM([]byte(cfg.Secret("private_key_pem"))); err != nil {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "salesforce: private_key_pem is not a PEM-encoded RSA private key (PKCS#1 or PKCS#8)")
+		}
+	default:
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "salesforce: unknown auth_mode %q", c.mode)
+	}
+	return c, nil
+}
+
+var apiVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
+
+// baseURL checks that v is an absolute http(s) URL and returns it without a
+// trailing slash.
+func baseURL(field, v string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return "", providers.Errorf(providers.CodeInvalidConfig, "salesforce: %s must be an absolute https URL such as https://login.salesforce.com", field)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // conn is one opened salesforce connection.
 type conn struct {
-	cfg providers.Config
+	cfg         providers.Config
+	mode        string // refresh_token, client_credentials or jwt_bearer
+	loginURL    string // without trailing slash
+	instanceURL string // configured instance, or "" to use the token's
+	apiVersion  string // "v62.0"
+	key         *rsa.PrivateKey
 }
 
 // Close releases nothing: the HTTP client is shared.

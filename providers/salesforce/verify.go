@@ -1,0 +1,222 @@
+package salesforce
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/oauth2"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+const name = "salesforce"
+
+var _ providers.Verifier = (*conn)(nil)
+
+// Verify gets an access token and reads the org's limits
+// (GET {instance}/services/data/{version}/limits), which needs a valid
+// session and counts nothing against the daily quota worth mentioning.
+func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	tok, err := c.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	instance, err := c.instance(tok)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, instance+"/services/data/"+c.apiVersion+"/limits", nil)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: the instance URL is not usable")
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.apiError(resp, body, tok.AccessToken)
+	}
+	var limits struct {
+		DailyAPIRequests *struct {
+			Max       int64 `json:"Max"`
+			Remaining int64 `json:"Remaining"`
+		} `json:"DailyApiRequests"`
+	}
+	if err := json.Unmarshal(body, &limits); err != nil {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "salesforce: the limits response was not the expected JSON; check instance_url")
+	}
+	details := map[string]any{"instance_url": instance, "api_version": c.apiVersion, "auth_mode": c.mode}
+	if l := limits.DailyAPIRequests; l != nil {
+		details["daily_api_requests"] = map[string]any{"max": l.Max, "remaining": l.Remaining}
+	}
+	if v := resp.Header.Get("Sforce-Limit-Info"); v != "" {
+		details["api_usage"] = strings.TrimPrefix(v, "api-usage=")
+	}
+	return &providers.VerifyResult{Details: details}, nil
+}
+
+// token returns an access token for the configured auth mode. Refresh-token
+// and client-credentials tokens go through the shared machinery (cached and
+// written back); JWT bearer tokens are fetched on every call, because the
+// machinery has no JWT grant and Salesforce does not say when they expire.
+func (c *conn) token(ctx context.Context) (*oauth2.Token, error) {
+	flow := providers.OAuthFlow{
+		TokenURL:     c.loginURL + "/services/oauth2/token",
+		ClientID:     c.cfg.String("client_id"),
+		ClientSecret: c.cfg.Secret("client_secret"),
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+	switch c.mode {
+	case "jwt_bearer":
+		return c.jwtToken(ctx)
+	case "refresh_token":
+		flow.RefreshToken = c.cfg.Secret("refresh_token")
+	}
+	return c.cfg.Token(ctx, name, flow)
+}
+
+// jwtToken runs the OAuth 2.0 JWT bearer flow: an RS256 assertion signed with
+// the connected app's certificate key, exchanged at the login URL.
+func (c *conn) jwtToken(ctx context.Context) (*oauth2.Token, error) {
+	claims := jwt.MapClaims{
+		"iss": c.cfg.String("client_id"),
+		"sub": c.cfg.String("username"),
+		"aud": c.loginURL,
+		"exp": time.Now().Add(3 * time.Minute).Unix(),
+	}
+	assertion, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(c.key)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: could not sign the JWT assertion with private_key_pem")
+	}
+	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.loginURL+"/services/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: the login URL is not usable")
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	var tr struct {
+		AccessToken      string `json:"access_token"`
+		TokenType        string `json:"token_type"`
+		InstanceURL      string `json:"instance_url"`
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	_ = json.Unmarshal(body, &tr)
+	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
+		desc := c.redact(tr.ErrorDescription, assertion)
+		switch tr.Error {
+		case "invalid_grant", "invalid_client", "invalid_client_id", "unauthorized_client":
+			msg := "salesforce: the JWT bearer login was refused (" + tr.Error + ")"
+			if desc != "" {
+				msg += ": " + desc
+			}
+			return nil, providers.Errorf(providers.CodeAuthFailed, "%s; check client_id, username, the certificate uploaded to the connected app, that the user is pre-authorised, and login_url", msg)
+		}
+		if resp.StatusCode == http.StatusOK {
+			return nil, providers.Errorf(providers.CodeProviderError, "salesforce: the token endpoint answered without an access token")
+		}
+		return nil, providers.StatusError(name+" token endpoint", resp, desc)
+	}
+	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType}
+	return tok.WithExtra(map[string]any{"instance_url": tr.InstanceURL}), nil
+}
+
+// instance is the configured instance URL, else the one the token response
+// named, else a My Domain login URL (which also serves the REST API).
+func (c *conn) instance(tok *oauth2.Token) (string, error) {
+	if c.instanceURL != "" {
+		return c.instanceURL, nil
+	}
+	if s, _ := tok.Extra("instance_url").(string); s != "" {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return "", providers.Errorf(providers.CodeProviderError, "salesforce: the token response named an unusable instance_url; set instance_url")
+		}
+		return strings.TrimSuffix(u.String(), "/"), nil
+	}
+	if host := hostOf(c.loginURL); host != "login.salesforce.com" && host != "test.salesforce.com" {
+		return c.loginURL, nil
+	}
+	return "", providers.Errorf(providers.CodeInvalidConfig, "salesforce: the token response did not say which instance to use; set instance_url to your org's My Domain URL")
+}
+
+func hostOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+// apiError classifies a REST error. Salesforce answers a JSON array of
+// {message, errorCode}; a few codes say more than the status does.
+func (c *conn) apiError(resp *http.Response, body []byte, accessToken string) *providers.Error {
+	var errs []struct {
+		Message   string `json:"message"`
+		ErrorCode string `json:"errorCode"`
+	}
+	_ = json.Unmarshal(body, &errs)
+	var code, msg string
+	if len(errs) > 0 {
+		code, msg = errs[0].ErrorCode, c.redact(errs[0].Message, accessToken)
+	}
+	detail := msg
+	if code != "" {
+		detail = strings.TrimSuffix(code+": "+msg, ": ")
+	}
+	e := providers.StatusError(name, resp, detail)
+	switch code {
+	case "INVALID_SESSION_ID":
+		e.Code = providers.CodeAuthFailed
+		e.Message = "salesforce: the session was rejected (INVALID_SESSION_ID); the token may be revoked or belong to another instance: check instance_url or re-authorise the connection"
+	case "REQUEST_LIMIT_EXCEEDED":
+		e.Code = providers.CodeRateLimited
+		e.Retryable = true
+		e.RetryAfter = providers.RetryAfter(resp.Header, time.Now())
+		e.Message = "salesforce: the org's API request limit is exceeded (REQUEST_LIMIT_EXCEEDED); wait for the 24-hour window to free up or raise the limit"
+	case "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED":
+		e.Code = providers.CodePermissionDenied
+		e.Message = "salesforce: the REST API is not enabled for this org or user (" + code + "); enable \"API Enabled\" on the user's profile or permission set"
+	}
+	return e
+}
+
+// redact removes the connection's secrets and the given call-specific
+// credentials (an access token, an assertion) from s.
+func (c *conn) redact(s string, extra ...string) string {
+	s = c.cfg.Redact(s)
+	for _, x := range extra {
+		if len(x) >= 4 {
+			s = strings.ReplaceAll(s, x, providers.Redacted)
+		}
+	}
+	return s
+}
