@@ -3,6 +3,9 @@ package klaviyo
 
 import (
 	"context"
+	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +21,33 @@ func (Driver) Name() string { return "klaviyo" }
 // Spec returns the klaviyo fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks base_url and revision and returns a Conn for cfg. It does no
+// network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	u, err := url.Parse(strings.TrimSpace(cfg.String("base_url")))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"klaviyo: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://a.klaviyo.com")
+	}
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/")+"/api/accounts", ""
+	rev := strings.TrimSpace(cfg.String("revision"))
+	if !revisionPattern.MatchString(rev) {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"klaviyo: revision %q is not a Klaviyo API revision; use a date such as 2026-10-15", rev)
+	}
+	return &conn{cfg: cfg, accountsURL: u.String(), revision: rev}, nil
 }
+
+// revisionPattern matches Klaviyo revisions: a date, optionally with a
+// suffix such as ".pre".
+var revisionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$`)
 
 // conn is one opened klaviyo connection.
 type conn struct {
-	cfg providers.Config
+	cfg         providers.Config
+	accountsURL string
+	revision    string
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -1,0 +1,139 @@
+package klaviyo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+var _ providers.Verifier = (*conn)(nil)
+
+// Verify reads the account the private key belongs to (GET /api/accounts,
+// scope accounts:read). Klaviyo limits this call to 1/s and 15/min per
+// account, so callers should verify sparingly.
+func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.accountsURL, nil)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "klaviyo: cannot build the request; check base_url")
+	}
+	req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.Secret("private_api_key"))
+	req.Header.Set("revision", c.revision)
+	req.Header.Set("Accept", "application/vnd.api+json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify("klaviyo", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.statusError(resp)
+	}
+	var doc struct {
+		Data []struct {
+			Type       string `json:"type"`
+			ID         string `json:"id"`
+			Attributes struct {
+				TestAccount        bool   `json:"test_account"`
+				Industry           string `json:"industry"`
+				Timezone           string `json:"timezone"`
+				PreferredCurrency  string `json:"preferred_currency"`
+				Locale             string `json:"locale"`
+				ContactInformation struct {
+					OrganizationName string `json:"organization_name"`
+					WebsiteURL       string `json:"website_url"`
+				} `json:"contact_information"`
+			} `json:"attributes"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "klaviyo: the answer was not the expected JSON:API document")
+	}
+	if len(doc.Data) == 0 {
+		return nil, providers.Errorf(providers.CodeProviderError, "klaviyo: the key was accepted but no account was returned")
+	}
+	a := doc.Data[0]
+	details := map[string]any{
+		"account_id":   a.ID,
+		"test_account": a.Attributes.TestAccount,
+		"revision":     c.revision,
+	}
+	for k, v := range map[string]string{
+		"organization_name":  a.Attributes.ContactInformation.OrganizationName,
+		"website_url":        a.Attributes.ContactInformation.WebsiteURL,
+		"timezone":           a.Attributes.Timezone,
+		"preferred_currency": a.Attributes.PreferredCurrency,
+		"locale":             a.Attributes.Locale,
+		"industry":           a.Attributes.Industry,
+	} {
+		if v != "" {
+			details[k] = v
+		}
+	}
+	return &providers.VerifyResult{Details: details}, nil
+}
+
+// statusError classifies a non-200 answer from Klaviyo's JSON:API error
+// document ({"errors":[{"status","code","title","detail"}]}): the error code
+// wins over the status, since Klaviyo answers some bad keys with 400.
+func (c *conn) statusError(resp *http.Response) *providers.Error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var doc struct {
+		Errors []struct {
+			Code   string `json:"code"`
+			Title  string `json:"title"`
+			Detail string `json:"detail"`
+		} `json:"errors"`
+	}
+	_ = json.Unmarshal(body, &doc)
+	var code, detail string
+	if len(doc.Errors) > 0 {
+		code, detail = doc.Errors[0].Code, doc.Errors[0].Detail
+		if detail == "" {
+			detail = doc.Errors[0].Title
+		}
+	}
+	detail = c.cfg.Redact(detail)
+	e := providers.StatusError("klaviyo", resp, "")
+	switch {
+	case code == "not_authenticated" || code == "authentication_failed" || resp.StatusCode == http.StatusUnauthorized:
+		e.Code, e.Retryable, e.RetryAfter = providers.CodeAuthFailed, false, 0
+		e.Message = fmt.Sprintf("klaviyo: the private API key was rejected (HTTP %d); check private_api_key (a pk_ key of this account)", resp.StatusCode)
+	case code == "permission_denied" || resp.StatusCode == http.StatusForbidden:
+		e.Code, e.Retryable, e.RetryAfter = providers.CodePermissionDenied, false, 0
+		e.Message = fmt.Sprintf("klaviyo: the private API key may not read the account (HTTP %d); give the key the accounts:read scope", resp.StatusCode)
+	case resp.StatusCode == http.StatusGone:
+		e.Code = providers.CodeInvalidConfig
+		e.Message = fmt.Sprintf("klaviyo: API revision %q is retired (HTTP 410); set revision to a current one", c.revision)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.Message = "klaviyo: the account's rate limit for this call (1/s, 15/min) was exceeded (HTTP 429)"
+	}
+	e.Message = withDetail(e.Message, detail)
+	return e
+}
+
+// withDetail appends a short upstream reason, on one line and at most 300
+// bytes, to msg.
+func withDetail(msg, detail string) string {
+	detail = strings.Join(strings.Fields(detail), " ")
+	if detail == "" {
+		return msg
+	}
+	if len(detail) > 300 {
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(detail[cut]) {
+			cut--
+		}
+		detail = detail[:cut] + "…"
+	}
+	return msg + ": " + detail
+}
