@@ -3,6 +3,8 @@ package flexiroam
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +20,39 @@ func (Driver) Name() string { return "flexiroam" }
 // Spec returns the flexiroam fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// baseURLs are the documented API hosts by environment.
+var baseURLs = map[string]string{
+	"prod": "https://api.flexiroam.com",
+	"dev":  "https://devapi.flexiroam.com",
+}
+
+// Open picks the base URL (base_url, else the environment's host) and returns
+// a Conn for cfg. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	raw := strings.TrimSpace(cfg.String("base_url"))
+	if raw == "" {
+		env := cfg.String("environment")
+		if raw = baseURLs[env]; raw == "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "flexiroam: environment %q is not prod or dev", env)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"flexiroam: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://api.flexiroam.com")
+	}
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
+	if strings.TrimSpace(cfg.String("email")) == "" {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "flexiroam: email is required")
+	}
+	return &conn{cfg: cfg, base: u.String()}, nil
 }
 
 // conn is one opened flexiroam connection.
 type conn struct {
-	cfg providers.Config
+	cfg  providers.Config
+	base string // without a trailing slash
 }
 
 // Close releases nothing: the HTTP client is shared.
@@ -35,7 +62,7 @@ var spec = providers.Spec{
 	Name: "flexiroam", Label: "Flexiroam", Category: "api",
 	AuthKinds:    []string{"password_login"},
 	Capabilities: []string{"verify"},
-	DocsNote:     "Public docs are partial: the reseller v1 login (POST /user/login/v1, token header) and profile call (POST /user/view/v1) follow third-party client code; the V3 auth scheme is unpublished. Every URL is configurable.",
+	DocsNote:     "Public docs are partial: the reseller v1 login (POST /user/login/v1, token header) and profile call (POST /user/view/v1) follow third-party client code; the V3 auth scheme is unpublished. Failure shapes are assumed: HTTP 401/403, or a 200 whose success/status flag is false, fails the login as auth_failed with the (redacted) msg. Every URL is configurable.",
 	Fields: []providers.Field{
 		{Name: "environment", Label: "Environment", Type: providers.TypeEnum, Enum: []string{"prod", "dev"}, Default: "prod"},
 		{Name: "base_url", Label: "Base URL", Type: providers.TypeString, Target: true, Help: "defaults to https://api.flexiroam.com (prod) or https://devapi.flexiroam.com (dev)"},
