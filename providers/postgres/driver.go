@@ -4,6 +4,9 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -18,18 +21,44 @@ func (Driver) Name() string { return "postgres" }
 // Spec returns the postgres fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open validates cfg and builds the pgx configuration and a small pool for it.
+// It does no network I/O: the pool connects on first use.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	cc, err := connConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pc, err := pgxpool.ParseConfig("")
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "postgres: could not build the pool configuration")
+	}
+	pc.ConnConfig = cc.Copy()
+	pc.MaxConns = maxPoolConns
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "postgres: could not build the pool")
+	}
+	return &conn{cfg: cfg, connCfg: cc, pool: pool}, nil
 }
+
+// maxPoolConns bounds the connections one stored connection may hold open.
+const maxPoolConns = 4
 
 // conn is one opened postgres connection.
 type conn struct {
 	cfg providers.Config
+	// connCfg is the template for fresh connections (Verify dials a new one
+	// so a check always proves the credentials, never an idle pooled session).
+	connCfg *pgx.ConnConfig
+	// pool serves the schema and query capabilities.
+	pool *pgxpool.Pool
 }
 
-// Close releases nothing: the HTTP client is shared.
-func (c *conn) Close() error { return nil }
+// Close closes the pool. It is safe to call more than once.
+func (c *conn) Close() error {
+	c.pool.Close()
+	return nil
+}
 
 var spec = providers.Spec{
 	Name: "postgres", Label: "PostgreSQL", Category: "database",
