@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"time"
 )
 
@@ -59,6 +60,21 @@ func Wrap(code Code, err error, format string, args ...any) *Error {
 // ErrBlockedAddress is wrapped by every dial that netguard refuses.
 var ErrBlockedAddress = errors.New("address blocked by network policy")
 
+// BlockedAddressError is the cause of a dial netguard refused: the resolved IP
+// address and why it is refused. It matches ErrBlockedAddress with errors.Is.
+type BlockedAddressError struct {
+	IP     netip.Addr
+	Reason string
+}
+
+// Error names the address and the reason.
+func (e *BlockedAddressError) Error() string {
+	return fmt.Sprintf("connecting to %s is not allowed: %s", e.IP, e.Reason)
+}
+
+// Unwrap returns ErrBlockedAddress.
+func (e *BlockedAddressError) Unwrap() error { return ErrBlockedAddress }
+
 // Classify turns any error into an *Error. An *Error anywhere in the chain is
 // returned as is; otherwise the cause is inspected for deadlines, refused
 // addresses, TLS and network failures. Anything unknown becomes
@@ -72,9 +88,14 @@ func Classify(provider string, err error) *Error {
 	if errors.As(err, &pe) {
 		return pe
 	}
+	var blocked *BlockedAddressError
 	switch {
+	case errors.As(err, &blocked):
+		return Wrap(CodeBlockedAddress, err, "%s: connecting to %s is refused by this server's network policy (%s)", provider, blocked.IP, blocked.Reason)
 	case errors.Is(err, ErrBlockedAddress):
 		return Wrap(CodeBlockedAddress, err, "%s: the address is blocked by this server's network policy", provider)
+	case errors.Is(err, ErrBodyTooLarge):
+		return Wrap(CodeProviderError, err, "%s: the response was larger than this server accepts", provider)
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return Wrap(CodeTimeout, err, "%s: the server did not answer in time", provider)
 	case errors.Is(err, context.Canceled):
