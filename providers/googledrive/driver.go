@@ -3,9 +3,17 @@ package googledrive
 
 import (
 	"context"
+	"strings"
+
+	"google.golang.org/api/drive/v3"
+	"google.golang.org/api/option"
 
 	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/providers/googleauth"
 )
+
+// scope is the read-only Drive scope every token is requested for.
+const scope = "https://www.googleapis.com/auth/drive.readonly"
 
 // Driver is the google_drive provider. It is stateless.
 type Driver struct{}
@@ -18,14 +26,32 @@ func (Driver) Name() string { return "google_drive" }
 // Spec returns the google_drive fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the URLs and the credentials' shape and builds the Drive client.
+// It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	base, err := googleauth.ParseBaseURL("google_drive", "base_url", cfg.String("base_url"))
+	if err != nil {
+		return nil, err
+	}
+	auth, err := googleauth.New("google_drive", cfg, base.Host, scope, strings.TrimSpace(cfg.String("subject")))
+	if err != nil {
+		return nil, err
+	}
+	// The generated client resolves "about", "files", ... against its base
+	// path, which for Drive is "<root>/drive/v3/".
+	endpoint := strings.TrimRight(base.String(), "/") + "/drive/v3/"
+	svc, err := drive.NewService(ctx, option.WithEndpoint(endpoint), option.WithHTTPClient(auth.HTTPClient()))
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "google_drive: could not build the Drive client")
+	}
+	return &conn{cfg: cfg, auth: auth, svc: svc}, nil
 }
 
 // conn is one opened google_drive connection.
 type conn struct {
-	cfg providers.Config
+	cfg  providers.Config
+	auth *googleauth.Auth
+	svc  *drive.Service
 }
 
 // Close releases nothing: the HTTP client is shared.
