@@ -3,9 +3,17 @@ package gmail
 
 import (
 	"context"
+	"strings"
+
+	"google.golang.org/api/gmail/v1"
+	"google.golang.org/api/option"
 
 	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/providers/googleauth"
 )
+
+// scope is the read-only Gmail scope every token is requested for.
+const scope = "https://www.googleapis.com/auth/gmail.readonly"
 
 // Driver is the gmail_inbox provider. It is stateless.
 type Driver struct{}
@@ -18,14 +26,41 @@ func (Driver) Name() string { return "gmail_inbox" }
 // Spec returns the gmail_inbox fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the URLs and the credentials' shape and builds the Gmail client.
+// With a service account the mailbox is the impersonated user (domain-wide
+// delegation). It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	base, err := googleauth.ParseBaseURL("gmail_inbox", "base_url", cfg.String("base_url"))
+	if err != nil {
+		return nil, err
+	}
+	var subject string
+	if cfg.String("auth_mode") == googleauth.ModeServiceAccount {
+		subject = strings.TrimSpace(cfg.String("mailbox"))
+		if subject == "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig,
+				"gmail_inbox: a service account needs mailbox, the Workspace user it reads mail as")
+		}
+	}
+	auth, err := googleauth.New("gmail_inbox", cfg, base.Host, scope, subject)
+	if err != nil {
+		return nil, err
+	}
+	// Gmail's generated paths carry their own "gmail/v1/" prefix, so the
+	// endpoint is the root URL.
+	endpoint := strings.TrimRight(base.String(), "/") + "/"
+	svc, err := gmail.NewService(ctx, option.WithEndpoint(endpoint), option.WithHTTPClient(auth.HTTPClient()))
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "gmail_inbox: could not build the Gmail client")
+	}
+	return &conn{cfg: cfg, auth: auth, svc: svc}, nil
 }
 
 // conn is one opened gmail_inbox connection.
 type conn struct {
-	cfg providers.Config
+	cfg  providers.Config
+	auth *googleauth.Auth
+	svc  *gmail.Service
 }
 
 // Close releases nothing: the HTTP client is shared.
