@@ -3,6 +3,13 @@ package netsuite
 
 import (
 	"context"
+	"crypto/rand"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +25,96 @@ func (Driver) Name() string { return "netsuite" }
 // Spec returns the netsuite fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the account id, the URLs and (for M2M) the private key, and
+// returns a Conn for cfg. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	c := &conn{cfg: cfg, mode: cfg.String("auth_mode"), now: time.Now, nonce: rand.Text, backoff: 250 * time.Millisecond}
+	if c.mode == "" {
+		c.mode = "tba"
+	}
+	c.account = strings.TrimSpace(cfg.String("account_id"))
+	if !accountRE.MatchString(c.account) {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: account_id %q is not an account id like 1234567 or 1234567_SB1", c.account)
+	}
+	// The realm is the account id as NetSuite shows it (1234567_SB1); host
+	// names use it lowercased with '-' (1234567-sb1).
+	c.realm = strings.ToUpper(strings.ReplaceAll(c.account, "-", "_"))
+	c.baseURL = "https://" + strings.ToLower(strings.ReplaceAll(c.account, "_", "-")) + ".suitetalk.api.netsuite.com"
+	var err error
+	if v := cfg.String("base_url"); v != "" {
+		if c.baseURL, err = checkURL("base_url", v); err != nil {
+			return nil, err
+		}
+	}
+	c.tokenURL = c.baseURL + "/services/rest/auth/oauth2/v1/token"
+	if v := cfg.String("token_url"); v != "" {
+		if c.tokenURL, err = checkURL("token_url", v); err != nil {
+			return nil, err
+		}
+	}
+	switch c.mode {
+	case "tba":
+		for _, f := range []string{"consumer_key", "consumer_secret", "token_id", "token_secret"} {
+			if cfg.Secret(f) == "" {
+				return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: token-based auth needs %s", f)
+			}
+		}
+	case "oauth2_m2m":
+		if cfg.String("client_id") == "" || cfg.String("certificate_id") == "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: OAuth 2.0 M2M needs client_id and certificate_id")
+		}
+		pemKey := []byte(cfg.Secret("private_key_pem"))
+		if k, err := jwt.ParseRSAPrivateKeyFromPEM(pemKey); err == nil {
+			c.key, c.alg = k, jwt.SigningMethodPS256
+		} else if k, err := jwt.ParseECPrivateKeyFromPEM(pemKey); err == nil {
+			c.key = k
+			switch k.Curve.Params().BitSize {
+			case 256:
+				c.alg = jwt.SigningMethodES256
+			case 384:
+				c.alg = jwt.SigningMethodES384
+			case 521:
+				c.alg = jwt.SigningMethodES512
+			default:
+				return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: private_key_pem uses an elliptic curve NetSuite does not accept (use P-256, P-384 or P-521, or RSA)")
+			}
+		} else {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: private_key_pem is not a PEM-encoded RSA or EC private key")
+		}
+	default:
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: unknown auth_mode %q", c.mode)
+	}
+	return c, nil
+}
+
+var accountRE = regexp.MustCompile(`^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`)
+
+// checkURL checks that v is an absolute http(s) URL and returns it without a
+// trailing slash.
+func checkURL(field, v string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return "", providers.Errorf(providers.CodeInvalidConfig, "netsuite: %s must be an absolute https URL", field)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // conn is one opened netsuite connection.
 type conn struct {
-	cfg providers.Config
+	cfg      providers.Config
+	mode     string // "tba" or "oauth2_m2m"
+	account  string
+	realm    string // 1234567_SB1
+	baseURL  string // without trailing slash
+	tokenURL string
+	key      any // *rsa.PrivateKey or *ecdsa.PrivateKey (M2M)
+	alg      jwt.SigningMethod
+
+	// now, nonce and backoff are fields so tests can fix the signature and
+	// keep retries fast.
+	now     func() time.Time
+	nonce   func() string
+	backoff time.Duration
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -1,0 +1,226 @@
+package netsuite
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+const name = "netsuite"
+
+var _ providers.Verifier = (*conn)(nil)
+
+// verifyQuery reads one row of a table every role with REST access can see.
+const verifyQuery = `{"q":"SELECT id FROM currency"}`
+
+// maxRetries caps the driver's own retries of 429 and 5xx.
+const maxRetries = 3
+
+// Verify runs a one-row SuiteQL query
+// (POST {base}/services/rest/query/v1/suiteql?limit=1 with Prefer: transient).
+func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	var bearer string
+	if c.mode == "oauth2_m2m" {
+		var err error
+		if bearer, err = c.m2mToken(ctx); err != nil {
+			return nil, err
+		}
+	}
+	u, err := url.Parse(c.baseURL + "/services/rest/query/v1/suiteql?limit=1")
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: base_url is not usable")
+	}
+	resp, body, err := c.send(ctx, u, verifyQuery, bearer)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.apiError(resp, body, bearer)
+	}
+	var page struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "netsuite: the SuiteQL response was not the expected JSON; check base_url")
+	}
+	return &providers.VerifyResult{Details: map[string]any{"account_id": c.account, "auth_mode": c.mode}}, nil
+}
+
+// send POSTs a JSON body to u and returns the answer with its body read. It
+// authenticates and retries 429 and 5xx itself, signing every attempt afresh:
+// NetSuite refuses a reused TBA nonce, and the shared client's own retries
+// resend the same headers. Those are switched off by giving the client a body
+// it cannot rewind.
+func (c *conn) send(ctx context.Context, u *url.URL, body, bearer string) (*http.Response, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), io.NopCloser(strings.NewReader(body)))
+		if err != nil {
+			return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: base_url is not usable")
+		}
+		req.ContentLength = int64(len(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Prefer", "transient")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		} else {
+			req.Header.Set("Authorization", c.tbaHeader(http.MethodPost, u))
+		}
+		resp, err := c.cfg.Client().Do(req)
+		if err != nil {
+			return nil, nil, providers.Classify(name, err)
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, nil, providers.Classify(name, err)
+		}
+		if !retryable(resp.StatusCode) || attempt >= maxRetries {
+			return resp, data, nil
+		}
+		wait := providers.RetryAfter(resp.Header, time.Now())
+		if wait == 0 {
+			wait = c.backoff << attempt
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return resp, data, nil // waiting would overrun the deadline
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, nil, providers.Classify(name, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func retryable(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// apiError classifies a REST error. NetSuite answers
+// {"title", "status", "o:errorDetails": [{"detail", "o:errorCode"}]}.
+func (c *conn) apiError(resp *http.Response, body []byte, bearer string) *providers.Error {
+	var eb struct {
+		Details []struct {
+			Detail string `json:"detail"`
+			Code   string `json:"o:errorCode"`
+		} `json:"o:errorDetails"`
+	}
+	_ = json.Unmarshal(body, &eb)
+	var detail, code string
+	if len(eb.Details) > 0 {
+		detail, code = c.redact(eb.Details[0].Detail, bearer), eb.Details[0].Code
+	}
+	e := providers.StatusError(name, resp, detail)
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		if c.mode == "tba" {
+			e.Message += "; check the consumer key and secret, the token id and secret, the account id (realm " + c.realm + ") and that this server's clock is right"
+		} else {
+			e.Message += "; the access token was refused: check the account id and that the integration's certificate mapping is active"
+		}
+	case resp.StatusCode == http.StatusForbidden:
+		e.Message += "; give the integration's role the REST Web Services permission and read access to the currency list"
+	case strings.Contains(code, "LIMIT_EXCEEDED") || strings.Contains(code, "CONCURRENCY"):
+		e.Code, e.Retryable = providers.CodeRateLimited, true
+		e.Message = "netsuite: the account's concurrency limit is exhausted (" + code + "); try again shortly"
+	}
+	return e
+}
+
+// m2mToken runs the OAuth 2.0 client-credentials grant with a signed JWT
+// client assertion (PS256 for RSA keys, ES256/384/512 for EC keys). It is
+// not cached by the shared OAuth machinery: the assertion is new on every
+// call, and the flow has no client secret to tell connections apart, so a
+// token is fetched on every verify.
+func (c *conn) m2mToken(ctx context.Context) (string, error) {
+	now := c.now()
+	t := jwt.NewWithClaims(c.alg, jwt.MapClaims{
+		"iss":   c.cfg.String("client_id"),
+		"scope": "rest_webservices",
+		"aud":   c.tokenURL,
+		"iat":   now.Unix(),
+		"exp":   now.Add(5 * time.Minute).Unix(),
+	})
+	t.Header["kid"] = c.cfg.String("certificate_id")
+	assertion, err := t.SignedString(c.key)
+	if err != nil {
+		return "", providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: could not sign the client assertion with private_key_pem")
+	}
+	form := url.Values{
+		"grant_type":            {"client_credentials"},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+		"client_assertion":      {assertion},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: token_url is not usable")
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return "", providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", providers.Classify(name, err)
+	}
+	var tr struct {
+		AccessToken      string `json:"access_token"`
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+	}
+	_ = json.Unmarshal(body, &tr)
+	if resp.StatusCode == http.StatusOK && tr.AccessToken != "" {
+		return tr.AccessToken, nil
+	}
+	desc := c.redact(tr.ErrorDescription, assertion)
+	why := tr.Error
+	if desc != "" {
+		why += ": " + desc
+	}
+	switch tr.Error {
+	case "invalid_grant", "invalid_client", "unauthorized_client", "invalid_request":
+		return "", providers.Errorf(providers.CodeAuthFailed, "netsuite: the token endpoint refused the client assertion (%s); check client_id, certificate_id, the private key, that the M2M certificate mapping is active, and this server's clock", why)
+	case "invalid_scope":
+		return "", providers.Errorf(providers.CodePermissionDenied, "netsuite: the integration may not use the REST web services scope (%s)", why)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return "", providers.Errorf(providers.CodeProviderError, "netsuite: the token endpoint answered without an access token")
+	}
+	return "", providers.StatusError(name+" token endpoint", resp, desc)
+}
+
+// redact removes the connection's secrets and the given call-specific
+// credentials (an access token, an assertion) from s.
+func (c *conn) redact(s string, extra ...string) string {
+	s = c.cfg.Redact(s)
+	for _, x := range extra {
+		if len(x) >= 4 {
+			s = strings.ReplaceAll(s, x, providers.Redacted)
+		}
+	}
+	return s
+}
