@@ -3,6 +3,9 @@ package shopify
 
 import (
 	"context"
+	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +21,83 @@ func (Driver) Name() string { return "shopify" }
 // Spec returns the shopify fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the shop domain, API version and base URL and returns a Conn
+// for cfg. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	shop, err := shopDomain(cfg.String("shop_domain"))
+	if err != nil {
+		return nil, err
+	}
+	version := strings.TrimSpace(cfg.String("api_version"))
+	if !versionPattern.MatchString(version) {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"shopify: api_version %q is not a Shopify API version; use YYYY-MM such as 2026-10", version)
+	}
+	base := "https://" + shop
+	if raw := strings.TrimSpace(cfg.String("base_url")); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			u.RawQuery != "" || u.Fragment != "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig,
+				"shopify: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://example.myshopify.com")
+		}
+		u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
+		base = u.String()
+	}
+	c := &conn{cfg: cfg, shop: shop, version: version, mode: cfg.String("auth_mode"),
+		graphqlURL: base + "/admin/api/" + version + "/graphql.json",
+		tokenURL:   base + "/admin/oauth/access_token"}
+	switch c.mode {
+	case "access_token":
+		if strings.TrimSpace(cfg.Secret("access_token")) == "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "shopify: access_token is required with auth_mode access_token")
+		}
+	case "client_credentials":
+		if strings.TrimSpace(cfg.String("client_id")) == "" || strings.TrimSpace(cfg.Secret("client_secret")) == "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "shopify: client_id and client_secret are required with auth_mode client_credentials")
+		}
+	default:
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "shopify: auth_mode %q is not access_token or client_credentials", c.mode)
+	}
+	return c, nil
+}
+
+var (
+	versionPattern = regexp.MustCompile(`^(\d{4}-\d{2}|unstable)$`)
+	labelPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// shopDomain normalises a shop domain: lower case, and a bare shop name
+// becomes {name}.myshopify.com. A URL, a path or a port is refused.
+func shopDomain(raw string) (string, error) {
+	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(raw)), ".")
+	bad := func() (string, error) {
+		return "", providers.Errorf(providers.CodeInvalidConfig,
+			"shopify: shop_domain %q is not a shop domain; give the domain only, such as example.myshopify.com (no https://, path or port)", raw)
+	}
+	if d == "" || len(d) > 253 {
+		return bad()
+	}
+	labels := strings.Split(d, ".")
+	for _, l := range labels {
+		if !labelPattern.MatchString(l) {
+			return bad()
+		}
+	}
+	if len(labels) == 1 {
+		d += ".myshopify.com"
+	}
+	return d, nil
 }
 
 // conn is one opened shopify connection.
 type conn struct {
-	cfg providers.Config
+	cfg        providers.Config
+	shop       string
+	version    string
+	mode       string // "access_token" or "client_credentials"
+	graphqlURL string
+	tokenURL   string
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -1,0 +1,249 @@
+package shopify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+var _ providers.Verifier = (*conn)(nil)
+
+// shopQuery is the cheapest Admin GraphQL read: the shop itself (cost 1).
+const shopQuery = `{ shop { name myshopifyDomain plan { displayName } } }`
+
+// Verify reads the shop through the Admin GraphQL API, first obtaining an
+// access token with the client-credentials grant when auth_mode says so.
+func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	token, scopes := c.cfg.Secret("access_token"), []string(nil)
+	if c.mode == "client_credentials" {
+		tok, err := c.cfg.Token(ctx, "shopify", providers.OAuthFlow{
+			TokenURL:     c.tokenURL,
+			ClientID:     strings.TrimSpace(c.cfg.String("client_id")),
+			ClientSecret: c.cfg.Secret("client_secret"),
+			AuthStyle:    oauth2.AuthStyleInParams,
+		})
+		if err != nil {
+			return nil, err
+		}
+		token = tok.AccessToken
+		if s, _ := tok.Extra("scope").(string); s != "" {
+			for _, sc := range strings.Split(s, ",") {
+				if sc = strings.TrimSpace(sc); sc != "" {
+					scopes = append(scopes, sc)
+				}
+			}
+		}
+	}
+	body, _ := json.Marshal(map[string]string{"query": shopQuery})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.graphqlURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "shopify: cannot build the request; check shop_domain and base_url")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Shopify-Access-Token", token)
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify("shopify", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.statusError(resp, token)
+	}
+	var out struct {
+		Data *struct {
+			Shop *struct {
+				Name            string `json:"name"`
+				MyshopifyDomain string `json:"myshopifyDomain"`
+				Plan            *struct {
+					DisplayName string `json:"displayName"`
+				} `json:"plan"`
+			} `json:"shop"`
+		} `json:"data"`
+		Errors     json.RawMessage `json:"errors"`
+		Extensions struct {
+			Cost *queryCost `json:"cost"`
+		} `json:"extensions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "shopify: the answer was not the expected GraphQL JSON; check base_url")
+	}
+	if errs := parseErrors(out.Errors); len(errs) > 0 {
+		return nil, c.graphQLError(errs, out.Extensions.Cost, token)
+	}
+	if out.Data == nil || out.Data.Shop == nil {
+		return nil, providers.Errorf(providers.CodeProviderError, "shopify: the answer held no shop")
+	}
+	shop := out.Data.Shop
+	details := map[string]any{
+		"shop_name":        shop.Name,
+		"myshopify_domain": shop.MyshopifyDomain,
+		"api_version":      c.version,
+		"auth_mode":        c.mode,
+	}
+	if shop.Plan != nil && shop.Plan.DisplayName != "" {
+		details["plan"] = shop.Plan.DisplayName
+	}
+	if scopes != nil {
+		details["scopes"] = scopes
+	}
+	return &providers.VerifyResult{Details: details}, nil
+}
+
+// queryCost is extensions.cost of a GraphQL answer.
+type queryCost struct {
+	RequestedQueryCost float64 `json:"requestedQueryCost"`
+	ThrottleStatus     struct {
+		MaximumAvailable   float64 `json:"maximumAvailable"`
+		CurrentlyAvailable float64 `json:"currentlyAvailable"`
+		RestoreRate        float64 `json:"restoreRate"`
+	} `json:"throttleStatus"`
+}
+
+// retryAfter is how long until the bucket holds enough points for the query.
+func (q *queryCost) retryAfter() time.Duration {
+	if q == nil || q.ThrottleStatus.RestoreRate <= 0 {
+		return time.Second
+	}
+	missing := q.RequestedQueryCost - q.ThrottleStatus.CurrentlyAvailable
+	return time.Duration(math.Max(1, math.Ceil(missing/q.ThrottleStatus.RestoreRate))) * time.Second
+}
+
+type gqlError struct {
+	Message    string `json:"message"`
+	Extensions struct {
+		Code string `json:"code"`
+	} `json:"extensions"`
+}
+
+// parseErrors reads Shopify's "errors", which is a GraphQL error list on
+// 200 answers but a string or an object of strings on REST-style failures.
+func parseErrors(raw json.RawMessage) []gqlError {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var list []gqlError
+	if json.Unmarshal(raw, &list) == nil {
+		return list
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []gqlError{{Message: s}}
+	}
+	var obj map[string]any
+	if json.Unmarshal(raw, &obj) == nil {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			parts = append(parts, fmt.Sprintf("%s: %v", k, obj[k]))
+		}
+		return []gqlError{{Message: strings.Join(parts, "; ")}}
+	}
+	return nil
+}
+
+func joinMessages(errs []gqlError) string {
+	var msgs []string
+	for _, e := range errs {
+		if e.Message != "" {
+			msgs = append(msgs, e.Message)
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// graphQLError classifies errors in a 200 answer: throttling, missing access,
+// anything else.
+func (c *conn) graphQLError(errs []gqlError, cost *queryCost, token string) *providers.Error {
+	detail := c.redact(joinMessages(errs), token)
+	for _, e := range errs {
+		switch {
+		case e.Message == "Throttled" || e.Extensions.Code == "THROTTLED":
+			return &providers.Error{Code: providers.CodeRateLimited, Retryable: true, RetryAfter: cost.retryAfter(),
+				Message: "shopify: the shop's GraphQL query budget is exhausted (Throttled); try again shortly"}
+		case e.Extensions.Code == "ACCESS_DENIED":
+			return &providers.Error{Code: providers.CodePermissionDenied,
+				Message: withDetail("shopify: the app may not read the shop (ACCESS_DENIED); check its access scopes", detail)}
+		}
+	}
+	return &providers.Error{Code: providers.CodeProviderError, Message: withDetail("shopify: the GraphQL query failed", detail)}
+}
+
+// statusError classifies a non-200 answer with Shopify's documented meanings.
+func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var doc struct {
+		Errors json.RawMessage `json:"errors"`
+	}
+	detail := ""
+	if json.Unmarshal(body, &doc) == nil {
+		detail = joinMessages(parseErrors(doc.Errors))
+	} else if s := strings.TrimSpace(string(body)); !strings.HasPrefix(s, "<") {
+		detail = s
+	}
+	detail = c.redact(detail, token)
+	e := providers.StatusError("shopify", resp, "")
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		if c.mode == "client_credentials" {
+			e.Message = "shopify: the access token obtained with the client credentials was rejected (HTTP 401); check the app is installed on this shop"
+		} else {
+			e.Message = "shopify: the access token was rejected (HTTP 401); check access_token and that the app is still installed"
+		}
+	case http.StatusPaymentRequired:
+		e.Code = providers.CodePermissionDenied
+		e.Message = "shopify: the shop is frozen for an unpaid Shopify bill (HTTP 402 Payment Required); the shop owner must settle it"
+	case http.StatusForbidden:
+		e.Message = "shopify: the app lacks an access scope needed to read the shop (HTTP 403)"
+	case http.StatusNotFound:
+		e.Message = fmt.Sprintf("shopify: the shop or API version was not found (HTTP 404); check shop_domain %q and that api_version %q is a supported Shopify API version", c.shop, c.version)
+	case http.StatusLocked:
+		e.Code = providers.CodePermissionDenied
+		e.Message = "shopify: the shop is locked by Shopify (HTTP 423 Locked); the shop owner must contact Shopify support"
+	}
+	e.Message = withDetail(e.Message, detail)
+	return e
+}
+
+// redact removes the connection's secrets and the access token in use.
+func (c *conn) redact(s, token string) string {
+	secrets := map[string]string{"session_access_token": token}
+	for k, v := range c.cfg.Secrets {
+		secrets[k] = v
+	}
+	return providers.Redact(s, secrets)
+}
+
+// withDetail appends a short upstream reason, on one line and at most 300
+// bytes, to msg.
+func withDetail(msg, detail string) string {
+	detail = strings.Join(strings.Fields(detail), " ")
+	if detail == "" {
+		return msg
+	}
+	if len(detail) > 300 {
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(detail[cut]) {
+			cut--
+		}
+		detail = detail[:cut] + "…"
+	}
+	return msg + ": " + detail
+}
