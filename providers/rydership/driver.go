@@ -3,6 +3,8 @@ package rydership
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +20,42 @@ func (Driver) Name() string { return "rydership" }
 // Spec returns the rydership fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the URLs and returns a Conn for cfg. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	env := cfg.String("environment")
+	if env == "" {
+		env = "www.getwhiplash.com"
+	}
+	c := &conn{cfg: cfg, baseURL: "https://" + env, tokenURL: "https://" + env + "/oauth/token"}
+	var err error
+	if v := cfg.String("base_url"); v != "" {
+		if c.baseURL, err = checkURL("base_url", v); err != nil {
+			return nil, err
+		}
+	}
+	if v := cfg.String("token_url"); v != "" {
+		if c.tokenURL, err = checkURL("token_url", v); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// checkURL checks that v is an absolute http(s) URL and returns it without a
+// trailing slash.
+func checkURL(field, v string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return "", providers.Errorf(providers.CodeInvalidConfig, "rydership: %s must be an absolute https URL", field)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // conn is one opened rydership connection.
 type conn struct {
-	cfg providers.Config
+	cfg      providers.Config
+	baseURL  string // without trailing slash
+	tokenURL string
 }
 
 // Close releases nothing: the HTTP client is shared.

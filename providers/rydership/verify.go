@@ -1,0 +1,88 @@
+package rydership
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+const name = "rydership"
+
+var _ providers.Verifier = (*conn)(nil)
+
+// Verify refreshes the access token and counts the account's items
+// (GET {base}/api/v2/items/count), the cheapest authenticated read.
+func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	var scopes []string
+	if s := c.cfg.String("scope"); s != "" {
+		scopes = strings.Fields(s)
+	}
+	tok, err := c.cfg.Token(ctx, name, providers.OAuthFlow{
+		TokenURL:     c.tokenURL,
+		ClientID:     c.cfg.String("client_id"),
+		ClientSecret: c.cfg.Secret("client_secret"),
+		RefreshToken: c.cfg.Secret("refresh_token"),
+		Scopes:       scopes,
+		AuthStyle:    oauth2.AuthStyleInParams,
+	})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/api/v2/items/count", nil)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "rydership: base_url is not usable")
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var eb struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(body, &eb)
+		e := providers.StatusError(name, resp, c.redact(eb.Message, tok.AccessToken))
+		if resp.StatusCode == http.StatusForbidden {
+			e.Message += "; the application may need the user_read scope"
+		}
+		return nil, e
+	}
+	var out struct {
+		Count *int64 `json:"count"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.Count == nil {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "rydership: the items count response was not the expected JSON; check base_url")
+	}
+	details := map[string]any{"count": *out.Count}
+	if s, _ := tok.Extra("scope").(string); s != "" {
+		details["scope"] = s
+	}
+	return &providers.VerifyResult{Details: details}, nil
+}
+
+// redact removes the connection's secrets and the access token from s.
+func (c *conn) redact(s, accessToken string) string {
+	s = c.cfg.Redact(s)
+	if len(accessToken) >= 4 {
+		s = strings.ReplaceAll(s, accessToken, providers.Redacted)
+	}
+	return s
+}
