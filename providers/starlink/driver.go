@@ -3,6 +3,8 @@ package starlink
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +20,40 @@ func (Driver) Name() string { return "starlink" }
 // Spec returns the starlink fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the base and token URLs and returns a Conn for cfg. It does no
+// network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	base, err := httpURL(cfg.String("base_url"), "base_url", "https://starlink.com/api")
+	if err != nil {
+		return nil, err
+	}
+	tokenURL, err := httpURL(cfg.String("token_url"), "token_url", "https://starlink.com/api/auth/connect/token")
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cfg.String("client_id")) == "" || strings.TrimSpace(cfg.Secret("client_secret")) == "" {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "starlink: client_id and client_secret of a V2 service account are required")
+	}
+	return &conn{cfg: cfg, accountURL: strings.TrimRight(base, "/") + "/public/v2/account", tokenURL: tokenURL}, nil
+}
+
+// httpURL accepts an absolute http(s) URL without credentials, query or
+// fragment.
+func httpURL(raw, field, example string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return "", providers.Errorf(providers.CodeInvalidConfig,
+			"starlink: %s must be an absolute http(s) URL without credentials, query or fragment, such as %s", field, example)
+	}
+	return u.String(), nil
 }
 
 // conn is one opened starlink connection.
 type conn struct {
-	cfg providers.Config
+	cfg        providers.Config
+	accountURL string
+	tokenURL   string
 }
 
 // Close releases nothing: the HTTP client is shared.
