@@ -3,6 +3,9 @@ package gorgias
 
 import (
 	"context"
+	"net/url"
+	"regexp"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +21,31 @@ func (Driver) Name() string { return "gorgias" }
 // Spec returns the gorgias fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the subdomain and base URL and returns a Conn for cfg. It does
+// no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	sub := strings.ToLower(strings.TrimSpace(cfg.String("subdomain")))
+	if !subdomainRE.MatchString(sub) {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"gorgias: subdomain %q is not a Gorgias subdomain: give only the first label, e.g. acme for acme.gorgias.com", cfg.String("subdomain"))
+	}
+	c := &conn{cfg: cfg, baseURL: "https://" + sub + ".gorgias.com"}
+	if v := cfg.String("base_url"); v != "" {
+		u, err := url.Parse(strings.TrimSpace(v))
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+			return nil, providers.Errorf(providers.CodeInvalidConfig, "gorgias: base_url must be an absolute https URL such as https://acme.gorgias.com")
+		}
+		c.baseURL = strings.TrimSuffix(u.String(), "/")
+	}
+	return c, nil
 }
+
+var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // conn is one opened gorgias connection.
 type conn struct {
-	cfg providers.Config
+	cfg     providers.Config
+	baseURL string // without trailing slash
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -1,0 +1,102 @@
+package gorgias
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+const name = "gorgias"
+
+var _ providers.Verifier = (*conn)(nil)
+
+// Verify reads the account (GET {base}/api/account) with HTTP Basic
+// authentication (the user's email and API key).
+func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/api/account", nil)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "gorgias: base_url is not usable")
+	}
+	req.SetBasicAuth(c.cfg.String("username"), c.cfg.Secret("api_key"))
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := providers.StatusError(name, resp, c.redact(errorText(body)))
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+			e.Message += "; check the email (username) and the API key from Settings > REST API"
+		case http.StatusForbidden:
+			e.Message += "; the API key's user role may not read the account"
+		case http.StatusNotFound:
+			e.Message += " (is the subdomain right?)"
+		}
+		return nil, e
+	}
+	var acct struct {
+		Domain          string `json:"domain"`
+		Name            string `json:"name"`
+		CreatedDatetime string `json:"created_datetime"`
+		Status          struct {
+			Status string `json:"status"`
+		} `json:"status"`
+	}
+	if err := json.Unmarshal(body, &acct); err != nil || acct.Domain == "" {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "gorgias: the account response was not the expected JSON; check base_url")
+	}
+	details := map[string]any{"domain": acct.Domain}
+	for k, v := range map[string]string{"name": acct.Name, "status": acct.Status.Status, "created_datetime": acct.CreatedDatetime,
+		"api_call_limit": resp.Header.Get("X-Gorgias-Account-Api-Call-Limit")} {
+		if v != "" {
+			details[k] = v
+		}
+	}
+	return &providers.VerifyResult{Details: details}, nil
+}
+
+// redact removes the API key, and the Basic credentials built from it, from s.
+func (c *conn) redact(s string) string {
+	basic := base64.StdEncoding.EncodeToString([]byte(c.cfg.String("username") + ":" + c.cfg.Secret("api_key")))
+	return c.cfg.Redact(strings.ReplaceAll(s, basic, providers.Redacted))
+}
+
+// errorText finds a human message in a Gorgias error body, which may be
+// {"message": ...}, {"error": "..."} or {"error": {"msg": ...}}.
+func errorText(body []byte) string {
+	var eb map[string]any
+	if json.Unmarshal(body, &eb) != nil {
+		return ""
+	}
+	if s, ok := eb["message"].(string); ok {
+		return s
+	}
+	switch e := eb["error"].(type) {
+	case string:
+		return e
+	case map[string]any:
+		if s, ok := e["msg"].(string); ok {
+			return s
+		}
+		if s, ok := e["message"].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
