@@ -96,6 +96,10 @@ func Classify(provider string, err error) *Error {
 		return Wrap(CodeBlockedAddress, err, "%s: the address is blocked by this server's network policy", provider)
 	case errors.Is(err, ErrBodyTooLarge):
 		return Wrap(CodeProviderError, err, "%s: the response was larger than this server accepts", provider)
+	case errors.Is(err, ErrTooManyRedirects):
+		return Wrap(CodeProviderError, err, "%s: the server redirected too many times", provider)
+	case errors.Is(err, ErrRedirectWithBody):
+		return Wrap(CodeProviderError, err, "%s: the server redirected a request with a body to another host; it was not followed", provider)
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return Wrap(CodeTimeout, err, "%s: the server did not answer in time", provider)
 	case errors.Is(err, context.Canceled):

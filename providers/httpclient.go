@@ -20,23 +20,37 @@ type HTTPOptions struct {
 	// MaxBodyBytes caps every response body (default 16 MiB); reading past it
 	// fails with ErrBodyTooLarge.
 	MaxBodyBytes int64
-	// MaxRedirects caps redirects (default 5).
+	// MaxRedirects caps redirects (default 5; negative follows none).
 	MaxRedirects int
-	// MaxRetries caps retries of 429 and 5xx (default 3).
+	// MaxRetries caps retries of 429 and 5xx (default 3; negative disables).
 	MaxRetries int
-	// BaseBackoff is the first retry delay before jitter (default 250ms).
+	// BaseBackoff is the first retry delay before jitter (default 250ms); it
+	// doubles on every retry.
 	BaseBackoff time.Duration
+	// MaxWait caps one wait between attempts (default 30s). A Retry-After
+	// longer than this is not waited for: the 429 or 5xx is returned.
+	MaxWait time.Duration
 }
 
-// ErrBodyTooLarge is returned when a response body exceeds the cap.
-var ErrBodyTooLarge = errors.New("response body too large")
+// Errors the client returns; Classify names them.
+var (
+	// ErrBodyTooLarge is returned when a response body exceeds the cap.
+	ErrBodyTooLarge = errors.New("response body too large")
+	// ErrTooManyRedirects is returned when a request is redirected more than
+	// HTTPOptions.MaxRedirects times.
+	ErrTooManyRedirects = errors.New("too many redirects")
+	// ErrRedirectWithBody is returned when a request with a body (which may
+	// carry credentials) is redirected to another origin with its body (307,
+	// 308): it is not followed.
+	ErrRedirectWithBody = errors.New("refused to re-send a request body to another origin")
+)
 
 // NewHTTPClient returns the client drivers use: no proxy from the environment,
 // the given dialer, capped bodies and redirects, credentials never carried to
-// another host, and retries of 429 and 5xx with jittered backoff honouring
+// another origin, and retries of 429 and 5xx with jittered backoff honouring
 // Retry-After, never waiting past the request context's deadline.
 func NewHTTPClient(o HTTPOptions) *http.Client {
-	if o.MaxBodyBytes == 0 {
+	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 16 << 20
 	}
 	if o.MaxRedirects == 0 {
@@ -45,15 +59,18 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.MaxRetries == 0 {
 		o.MaxRetries = 3
 	}
-	if o.BaseBackoff == 0 {
+	if o.BaseBackoff <= 0 {
 		o.BaseBackoff = 250 * time.Millisecond
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 30 * time.Second
 	}
 	dial := o.Dial
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
 	}
 	base := &http.Transport{
-		Proxy:                 nil,
+		Proxy:                 nil, // never from the environment
 		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          100,
@@ -65,10 +82,16 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	return &http.Client{
 		Transport: &retryTransport{next: base, opts: o},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= o.MaxRedirects {
-				return fmt.Errorf("stopped after %d redirects", o.MaxRedirects)
+			if len(via) > o.MaxRedirects {
+				return fmt.Errorf("%w (more than %d)", ErrTooManyRedirects, max(o.MaxRedirects, 0))
 			}
-			if req.URL.Host != via[0].URL.Host {
+			// The Referer may carry a token from the previous URL's query.
+			req.Header.Del("Referer")
+			first := via[0].URL
+			if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+				if req.Body != nil && req.Body != http.NoBody {
+					return ErrRedirectWithBody
+				}
 				stripCredentials(req.Header)
 			}
 			return nil
@@ -77,15 +100,16 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 }
 
 // stripCredentials removes every header that may carry a credential: the
-// standard ones and any custom header the providers use for tokens.
+// standard ones and any custom header the providers use for tokens, keys,
+// passwords, sessions or signatures.
 func stripCredentials(h http.Header) {
 	for k := range h {
 		lk := strings.ToLower(k)
-		switch {
-		case lk == "authorization", lk == "cookie", lk == "proxy-authorization",
-			strings.Contains(lk, "token"), strings.Contains(lk, "key"),
-			strings.Contains(lk, "secret"), strings.Contains(lk, "auth"):
-			h.Del(k)
+		for _, s := range []string{"auth", "token", "key", "secret", "pass", "cookie", "session", "signature", "credential"} {
+			if strings.Contains(lk, s) {
+				h.Del(k)
+				break
+			}
 		}
 	}
 }
@@ -96,24 +120,25 @@ type retryTransport struct {
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	canResend := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 0; ; attempt++ {
 		resp, err := t.next.RoundTrip(req)
 		if err != nil {
 			return nil, err
 		}
-		if !retryable(resp.StatusCode) || attempt >= t.opts.MaxRetries || (req.Body != nil && req.GetBody == nil) {
-			resp.Body = &cappedBody{r: resp.Body, left: t.opts.MaxBodyBytes}
-			return resp, nil
+		if !retryable(resp.StatusCode) || attempt >= t.opts.MaxRetries || !canResend {
+			return t.capped(resp), nil
 		}
-		wait := RetryAfter(resp.Header, time.Now())
-		if wait == 0 {
-			wait = t.opts.BaseBackoff << attempt
+		wait, ok := t.wait(resp, attempt)
+		if !ok {
+			// Waiting would overrun the deadline or the cap: hand the 429/5xx
+			// to the caller now, with its Retry-After.
+			return t.capped(resp), nil
 		}
-		wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
-		if dl, ok := req.Context().Deadline(); ok && time.Until(dl) < wait {
-			// Waiting would overrun the deadline: hand the 429/5xx to the caller now.
-			resp.Body = &cappedBody{r: resp.Body, left: t.opts.MaxBodyBytes}
-			return resp, nil
+		if dl, has := req.Context().Deadline(); has && wait > time.Until(dl)/2 {
+			// Leave the retried request at least as long as the wait, so a
+			// rate limit is not turned into a timeout.
+			return t.capped(resp), nil
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
@@ -123,7 +148,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.GetBody != nil {
 			body, err := req.GetBody()
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("re-send request body: %w", err)
 			}
 			req = req.Clone(req.Context())
 			req.Body = body
@@ -131,13 +156,36 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// wait returns how long to wait before the next attempt: the server's
+// Retry-After when it sent one (false when that exceeds MaxWait), otherwise
+// exponential backoff with jitter (half fixed, half random).
+func (t *retryTransport) wait(resp *http.Response, attempt int) (time.Duration, bool) {
+	if d, ok := parseRetryAfter(resp.Header, time.Now()); ok {
+		return d, d <= t.opts.MaxWait
+	}
+	d := t.opts.MaxWait
+	if attempt < 30 && t.opts.BaseBackoff<<attempt < d {
+		d = t.opts.BaseBackoff << attempt
+	}
+	return d/2 + rand.N(d/2+1), true
+}
+
+func (t *retryTransport) capped(resp *http.Response) *http.Response {
+	resp.Body = &cappedBody{r: resp.Body, left: t.opts.MaxBodyBytes}
+	return resp
+}
+
+// retryable reports whether a status may succeed when retried: 429 and 5xx,
+// except 501 and 505, which never change.
 func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status == http.StatusBadGateway ||
-		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout ||
-		status == http.StatusInternalServerError
+	return status == http.StatusTooManyRequests ||
+		(status >= 500 && status <= 599 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -148,20 +196,36 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// maxRetryAfter bounds a parsed Retry-After so huge values cannot overflow.
+const maxRetryAfter = 24 * time.Hour
+
 // RetryAfter parses a Retry-After header (seconds or an HTTP date) relative to
-// now; 0 when absent or unparseable.
+// now; 0 when absent or unparseable. Values are capped at 24 hours.
 func RetryAfter(h http.Header, now time.Time) time.Duration {
+	d, _ := parseRetryAfter(h, now)
+	return d
+}
+
+// parseRetryAfter is RetryAfter that also says whether a usable header was
+// present: "Retry-After: 0" means retry now, an absent header means back off.
+func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
-		return 0
+		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		if s > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true
+		}
+		return time.Duration(s) * time.Second, true
 	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+	if t, err := http.ParseTime(v); err == nil {
+		return min(max(t.Sub(now), 0), maxRetryAfter), true
 	}
-	return 0
+	return 0, false
 }
 
 type cappedBody struct {
@@ -170,13 +234,17 @@ type cappedBody struct {
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	if b.left <= 0 {
 		// Probe one byte so a body of exactly the cap still ends cleanly.
 		var one [1]byte
-		if n, _ := b.r.Read(one[:]); n > 0 {
+		n, err := b.r.Read(one[:])
+		if n > 0 {
 			return 0, ErrBodyTooLarge
 		}
-		return 0, io.EOF
+		return 0, err
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
@@ -188,10 +256,9 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 
 func (b *cappedBody) Close() error { return b.r.Close() }
 
-// StatusError classifies a non-2xx HTTP response of provider. body is the
-// (already read, possibly truncated) response body; detail, when not empty,
-// is a short upstream reason to append. The message never includes the raw
-// body; callers must redact detail if it may echo a secret.
+// StatusError classifies a non-2xx HTTP response of provider. detail, when not
+// empty, is a short upstream reason to append. The message never includes the
+// raw body; callers must redact detail if it may echo a secret.
 func StatusError(provider string, resp *http.Response, detail string) *Error {
 	code, what := CodeProviderError, fmt.Sprintf("the server answered HTTP %d", resp.StatusCode)
 	switch s := resp.StatusCode; {
@@ -209,14 +276,25 @@ func StatusError(provider string, resp *http.Response, detail string) *Error {
 	msg := provider + ": " + what
 	if detail = strings.TrimSpace(detail); detail != "" {
 		if len(detail) > 300 {
-			detail = detail[:300] + "…"
+			detail = truncateUTF8(detail, 300) + "…"
 		}
 		msg += ": " + detail
 	}
 	e := &Error{Code: code, Message: msg}
-	if code == CodeRateLimited || resp.StatusCode >= 500 {
+	if code == CodeRateLimited || retryable(resp.StatusCode) {
 		e.Retryable = true
 		e.RetryAfter = RetryAfter(resp.Header, time.Now())
 	}
 	return e
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
