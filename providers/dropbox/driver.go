@@ -3,6 +3,11 @@ package dropbox
 
 import (
 	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+
+	"golang.org/x/oauth2"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +23,56 @@ func (Driver) Name() string { return "dropbox" }
 // Spec returns the dropbox fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the URLs and the team namespace id and prepares the
+// refresh-token flow. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	base, err := parseURL("base_url", cfg.String("base_url"))
+	if err != nil {
+		return nil, err
+	}
+	tokenURL, err := parseURL("token_url", cfg.String("token_url"))
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{
+		cfg:     cfg,
+		apiRoot: strings.TrimRight(base.String(), "/"),
+		flow: providers.OAuthFlow{
+			TokenURL:     tokenURL.String(),
+			ClientID:     strings.TrimSpace(cfg.String("app_key")),
+			ClientSecret: cfg.Secret("app_secret"),
+			RefreshToken: cfg.Secret("refresh_token"),
+			AuthStyle:    oauth2.AuthStyleInParams,
+		},
+	}
+	if ns := strings.TrimSpace(cfg.String("path_root")); ns != "" {
+		if strings.Trim(ns, "0123456789") != "" {
+			return nil, providers.Errorf(providers.CodeInvalidConfig,
+				"dropbox: path_root must be a namespace id (digits only, the root_namespace_id of the team space)")
+		}
+		// Root mode: Dropbox answers 422 when this is not the user's root
+		// namespace (https://www.dropbox.com/developers/reference/path-root-header-modes).
+		b, _ := json.Marshal(map[string]string{".tag": "root", "root": ns})
+		c.pathRoot = string(b)
+	}
+	return c, nil
+}
+
+func parseURL(field, raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"dropbox: %s must be an absolute http or https URL without user info", field)
+	}
+	return u, nil
 }
 
 // conn is one opened dropbox connection.
 type conn struct {
-	cfg providers.Config
+	cfg      providers.Config
+	apiRoot  string // base_url without a trailing slash
+	pathRoot string // the Dropbox-API-Path-Root header, or ""
+	flow     providers.OAuthFlow
 }
 
 // Close releases nothing: the HTTP client is shared.
