@@ -3,6 +3,8 @@ package amazonsp
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +20,64 @@ func (Driver) Name() string { return "amazon_sp" }
 // Spec returns the amazon_sp fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open picks the endpoint (base_url, else the region's production or sandbox
+// host), checks the LWA token URL and returns a Conn for cfg. It does no
+// network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	region := cfg.String("region")
+	switch region {
+	case "na", "eu", "fe":
+	default:
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "amazon_sp: region %q is not na, eu or fe", region)
+	}
+	endpoint := strings.TrimSpace(cfg.String("base_url"))
+	if endpoint == "" {
+		endpoint = "https://sellingpartnerapi-" + region + ".amazon.com"
+		if cfg.Bool("sandbox") {
+			endpoint = "https://sandbox.sellingpartnerapi-" + region + ".amazon.com"
+		}
+	}
+	endpoint, err := httpURL(endpoint, "base_url", "https://sellingpartnerapi-na.amazon.com")
+	if err != nil {
+		return nil, err
+	}
+	tokenURL, err := httpURL(cfg.String("token_url"), "token_url", "https://api.amazon.com/auth/o2/token")
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(cfg.String("lwa_client_id")) == "" || strings.TrimSpace(cfg.Secret("lwa_client_secret")) == "" ||
+		strings.TrimSpace(cfg.Secret("refresh_token")) == "" {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "amazon_sp: lwa_client_id, lwa_client_secret and refresh_token are required")
+	}
+	var ids []string
+	for _, id := range cfg.StringList("marketplace_ids") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return &conn{cfg: cfg, region: region, marketplaceIDs: ids, tokenURL: tokenURL,
+		participationsURL: strings.TrimRight(endpoint, "/") + "/sellers/v1/marketplaceParticipations"}, nil
+}
+
+// httpURL accepts an absolute http(s) URL without credentials, query or
+// fragment.
+func httpURL(raw, field, example string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return "", providers.Errorf(providers.CodeInvalidConfig,
+			"amazon_sp: %s must be an absolute http(s) URL without credentials, query or fragment, such as %s", field, example)
+	}
+	return u.String(), nil
 }
 
 // conn is one opened amazon_sp connection.
 type conn struct {
-	cfg providers.Config
+	cfg               providers.Config
+	region            string
+	marketplaceIDs    []string
+	tokenURL          string
+	participationsURL string
 }
 
 // Close releases nothing: the HTTP client is shared.
@@ -39,7 +91,7 @@ var spec = providers.Spec{
 		{Name: "region", Label: "Region", Type: providers.TypeEnum, Enum: []string{"na", "eu", "fe"}, Default: "na"},
 		{Name: "sandbox", Label: "Sandbox", Type: providers.TypeBool, Default: false},
 		{Name: "marketplace_ids", Label: "Marketplace IDs", Type: providers.TypeStringList},
-		{Name: "base_url", Label: "Endpoint", Type: providers.TypeString, Target: true, Help: "defaults to https://sellingpartnerapi-{region}.amazon.com"},
+		{Name: "base_url", Label: "Endpoint", Type: providers.TypeString, Target: true, Help: "defaults to https://sellingpartnerapi-{region}.amazon.com, or https://sandbox.sellingpartnerapi-{region}.amazon.com with sandbox"},
 		{Name: "token_url", Label: "LWA token URL", Type: providers.TypeString, Default: "https://api.amazon.com/auth/o2/token", Target: true},
 		{Name: "lwa_client_id", Label: "LWA client ID", Type: providers.TypeString, Required: true},
 		{Name: "lwa_client_secret", Label: "LWA client secret", Secret: true, Required: true},

@@ -1,0 +1,170 @@
+package amazonsp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/oauth2"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+var _ providers.Verifier = (*conn)(nil)
+
+// Verify exchanges the refresh token at Login with Amazon and lists the
+// seller's marketplace participations (GET /sellers/v1/marketplaceParticipations),
+// checking that every configured marketplace is among them.
+func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	tok, err := c.cfg.Token(ctx, "amazon_sp", providers.OAuthFlow{
+		TokenURL:     c.tokenURL,
+		ClientID:     strings.TrimSpace(c.cfg.String("lwa_client_id")),
+		ClientSecret: c.cfg.Secret("lwa_client_secret"),
+		RefreshToken: c.cfg.Secret("refresh_token"),
+		AuthStyle:    oauth2.AuthStyleInParams, // LWA takes the client credentials in the form
+	})
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.participationsURL, nil)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "amazon_sp: cannot build the request; check base_url")
+	}
+	req.Header.Set("x-amz-access-token", tok.AccessToken)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "Junction/1.0 (Language=Go)")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify("amazon_sp", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.statusError(resp, tok.AccessToken)
+	}
+	var out struct {
+		Payload []struct {
+			Marketplace struct {
+				ID          string `json:"id"`
+				CountryCode string `json:"countryCode"`
+				Name        string `json:"name"`
+			} `json:"marketplace"`
+			Participation struct {
+				IsParticipating      bool `json:"isParticipating"`
+				HasSuspendedListings bool `json:"hasSuspendedListings"`
+			} `json:"participation"`
+			StoreName string `json:"storeName"`
+		} `json:"payload"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "amazon_sp: the answer was not the expected JSON; check base_url")
+	}
+	var (
+		marketplaces []map[string]any
+		seen         []string
+	)
+	for _, p := range out.Payload {
+		id := p.Marketplace.ID
+		if len(c.marketplaceIDs) > 0 && !slices.Contains(c.marketplaceIDs, id) {
+			continue
+		}
+		seen = append(seen, id)
+		m := map[string]any{"id": id, "country_code": p.Marketplace.CountryCode, "name": p.Marketplace.Name,
+			"participating": p.Participation.IsParticipating}
+		if p.Participation.HasSuspendedListings {
+			m["has_suspended_listings"] = true
+		}
+		if p.StoreName != "" {
+			m["store_name"] = p.StoreName
+		}
+		marketplaces = append(marketplaces, m)
+	}
+	var missing []string
+	for _, id := range c.marketplaceIDs {
+		if !slices.Contains(seen, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, providers.Errorf(providers.CodeNotFound,
+			"amazon_sp: the seller does not participate in marketplace(s) %s in region %s; check marketplace_ids and region",
+			strings.Join(missing, ", "), c.region)
+	}
+	return &providers.VerifyResult{Details: map[string]any{
+		"region":       c.region,
+		"sandbox":      c.cfg.Bool("sandbox"),
+		"marketplaces": marketplaces,
+	}}, nil
+}
+
+// statusError classifies a non-200 answer from its {errors:[{code,message}]}
+// body. SP-API answers a bad access token with 403 Unauthorized, like a
+// missing role, so the message decides between the two.
+func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var doc struct {
+		Errors []struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	_ = json.Unmarshal(body, &doc)
+	var parts []string
+	tokenProblem := false
+	for _, e := range doc.Errors {
+		parts = append(parts, strings.TrimPrefix(e.Code+": "+e.Message, ": "))
+		if strings.Contains(strings.ToLower(e.Message), "access token") {
+			tokenProblem = true
+		}
+	}
+	detail := c.redact(strings.Join(parts, "; "), token)
+	e := providers.StatusError("amazon_sp", resp, "")
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || (resp.StatusCode == http.StatusForbidden && tokenProblem):
+		e.Code = providers.CodeAuthFailed
+		e.Message = fmt.Sprintf("amazon_sp: the LWA access token was rejected (HTTP %d); check that the refresh token belongs to this application and region", resp.StatusCode)
+	case resp.StatusCode == http.StatusForbidden:
+		e.Message = fmt.Sprintf("amazon_sp: access denied (HTTP 403); check that the seller authorised this application, that the app has the Finance and Accounting role, and that region %s is right", c.region)
+	case resp.StatusCode == http.StatusNotFound:
+		e.Message = "amazon_sp: the Sellers API was not found (HTTP 404); check base_url and region"
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.Message = "amazon_sp: the Sellers API quota is exceeded (HTTP 429 QuotaExceeded; about one call a minute is allowed)"
+	}
+	e.Message = withDetail(e.Message, detail)
+	return e
+}
+
+// redact removes the connection's secrets and the access token in use.
+func (c *conn) redact(s, token string) string {
+	secrets := map[string]string{"session_access_token": token}
+	for k, v := range c.cfg.Secrets {
+		secrets[k] = v
+	}
+	return providers.Redact(s, secrets)
+}
+
+// withDetail appends a short upstream reason, on one line and at most 300
+// bytes, to msg.
+func withDetail(msg, detail string) string {
+	detail = strings.Join(strings.Fields(detail), " ")
+	if detail == "" {
+		return msg
+	}
+	if len(detail) > 300 {
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(detail[cut]) {
+			cut--
+		}
+		detail = detail[:cut] + "…"
+	}
+	return msg + ": " + detail
+}
