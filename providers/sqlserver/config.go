@@ -1,0 +1,126 @@
+package sqlserver
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/microsoft/go-mssqldb/msdsn"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+// instanceName is what SQL Server accepts as an instance name (at most 16
+// characters; letters, digits and a few symbols).
+var instanceName = regexp.MustCompile(`^[A-Za-z0-9_$#&-]{1,16}$`)
+
+// dsn builds the sqlserver:// URL from the settings with net/url, so every
+// value is escaped and none can add a parameter (a password containing
+// "&encrypt=disable" stays a password).
+func dsn(cfg providers.Config) (string, error) {
+	host := strings.TrimSpace(cfg.String("host"))
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if host == "" || strings.ContainsAny(host, `/\,;@?#= `+"\t\r\n") {
+		return "", providers.Errorf(providers.CodeInvalidConfig, "sqlserver: host %q is not a host name or IP address", host)
+	}
+	port := cfg.Int("port")
+	if port == 0 {
+		port = 1433
+	}
+	if port < 1 || port > 65535 {
+		return "", providers.Errorf(providers.CodeInvalidConfig, "sqlserver: port %d is out of range (1-65535)", port)
+	}
+	instance := strings.TrimSpace(cfg.String("instance"))
+	if instance != "" && !instanceName.MatchString(instance) {
+		return "", providers.Errorf(providers.CodeInvalidConfig, "sqlserver: instance %q is not a valid instance name", instance)
+	}
+	u := url.URL{
+		Scheme: "sqlserver",
+		User:   url.UserPassword(cfg.String("user"), cfg.Secret("password")),
+		Host:   net.JoinHostPort(host, strconv.FormatInt(port, 10)),
+	}
+	if instance != "" {
+		u.Path = "/" + instance
+		if port == 1433 {
+			// The default port with a named instance: let the SQL Server
+			// Browser say which port the instance listens on.
+			u.Host = host
+			if strings.Contains(host, ":") {
+				u.Host = "[" + host + "]"
+			}
+		}
+	}
+	q := url.Values{}
+	q.Set("database", cfg.String("database"))
+	encrypt := cfg.String("encrypt")
+	if encrypt == "" {
+		encrypt = "true"
+	}
+	q.Set("encrypt", encrypt)
+	q.Set("TrustServerCertificate", strconv.FormatBool(cfg.Bool("trust_server_certificate")))
+	if h := strings.TrimSpace(cfg.String("host_name_in_certificate")); h != "" {
+		q.Set("hostNameInCertificate", h)
+	}
+	if app := cfg.String("app_name"); app != "" {
+		q.Set("app name", app)
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// connParams parses the built URL into the driver's configuration.
+func connParams(cfg providers.Config) (msdsn.Config, error) {
+	s, err := dsn(cfg)
+	if err != nil {
+		return msdsn.Config{}, err
+	}
+	p, err := msdsn.Parse(s)
+	if err != nil {
+		return msdsn.Config{}, providers.Wrap(providers.CodeInvalidConfig, err, "sqlserver: invalid settings: %s", cfg.Redact(err.Error()))
+	}
+	// Bound the dial by the provider timeout; the context bounds the rest.
+	p.DialTimeout = cfg.Timeout
+	if p.DialTimeout <= 0 {
+		p.DialTimeout = 15 * time.Second
+	}
+	return p, nil
+}
+
+// dialer adapts the guarded DialFunc to go-mssqldb's Dialer. It is used for
+// the TCP connection and for the SQL Server Browser's UDP query.
+type dialer struct {
+	dial providers.DialFunc
+}
+
+// DialContext dials through the guarded dialer.
+func (d dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	return d.dial(ctx, network, addr)
+}
+
+// verifyDialer is dialer for one Verify call: go-mssqldb does not watch the
+// context during login, so the connection gets the call's deadline and is
+// closed when the call's context ends.
+type verifyDialer struct {
+	dial providers.DialFunc
+	ctx  context.Context
+}
+
+// DialContext dials through the guarded dialer and ties the connection to the
+// Verify call's context.
+func (d verifyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.dial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := d.ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	context.AfterFunc(d.ctx, func() { c.Close() })
+	return c, nil
+}
