@@ -1,0 +1,708 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/junctionhq/junction/auth"
+	"github.com/junctionhq/junction/graph/model"
+	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/store"
+)
+
+// Limits of the connection fields and the list.
+const (
+	MaxNameLen   = 255
+	MaxSlugLen   = 100
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9-]{1,100}$`)
+
+// oauthTokenKey is the reserved credentials key holding a driver's current
+// OAuth token; it is not a spec field and never listed in editSettings.
+const oauthTokenKey = "_oauth_token"
+
+// caller returns the authenticated identity; resolvers are only reachable
+// behind the auth middleware, so its absence is a wiring bug.
+func caller(ctx context.Context) (auth.Identity, error) {
+	id, ok := auth.FromContext(ctx)
+	if !ok {
+		return auth.Identity{}, errorf(CodeUnauthenticated, "Not authenticated")
+	}
+	return id, nil
+}
+
+func canSee(who auth.Identity, c *store.Connection) bool {
+	return who.Admin() || c.Visibility == string(model.VisibilityGlobal) || c.CreatedBy == who.UserID
+}
+
+func canEdit(who auth.Identity, c *store.Connection) bool {
+	return who.Admin() || c.CreatedBy == who.UserID
+}
+
+// load returns the connection if the caller may see it; otherwise not found,
+// exactly as for an id that does not exist.
+func (r *Resolver) load(ctx context.Context, who auth.Identity, id string) (*store.Connection, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, invalid(FieldError{Loc: []any{"id"}, Msg: "Input should be a valid UUID", Type: "uuid_parsing"})
+	}
+	c, err := r.Store.GetConnection(ctx, who.TenantID, id)
+	if err != nil {
+		return nil, fromStore(err)
+	}
+	if !canSee(who, c) {
+		return nil, notFound()
+	}
+	return c, nil
+}
+
+// loadForEdit is load plus the edit permission.
+func (r *Resolver) loadForEdit(ctx context.Context, who auth.Identity, id string) (*store.Connection, error) {
+	c, err := r.load(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	if !canEdit(who, c) {
+		return nil, errorf(CodeForbidden, "Only the connection's creator or a tenant admin can change it")
+	}
+	return c, nil
+}
+
+// getConnection is Query.connection: nil when absent or not visible.
+func (r *Resolver) getConnection(ctx context.Context, id string) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.load(ctx, who, id)
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := toModel(c)
+	r.primeUsers(ctx, m)
+	return m, nil
+}
+
+// getConnectionBySlug is Query.connectionBySlug: nil when absent or not visible.
+func (r *Resolver) getConnectionBySlug(ctx context.Context, slug string) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Store.GetConnectionBySlug(ctx, who.TenantID, slug)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !canSee(who, c)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := toModel(c)
+	r.primeUsers(ctx, m)
+	return m, nil
+}
+
+// ListInput is the list query after parsing, before validation.
+type ListInput struct {
+	Search *string
+	Sort   *model.ConnectionSort
+	Order  *model.SortOrder
+	Limit  *int
+	Offset *int
+	Cursor *string
+}
+
+func (r *Resolver) listConnections(ctx context.Context, in ListInput) (*model.ConnectionList, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := store.ListParams{TenantID: who.TenantID, ViewerID: who.UserID, ViewerAdmin: who.Admin(),
+		Sort: string(model.ConnectionSortName), Limit: DefaultLimit}
+	var errs []FieldError
+	if in.Search != nil {
+		p.Search = strings.TrimSpace(*in.Search)
+	}
+	if in.Sort != nil {
+		if !in.Sort.IsValid() {
+			errs = append(errs, enumError([]any{"sort"}, enumStrings(model.AllConnectionSort)))
+		}
+		p.Sort = string(*in.Sort)
+	}
+	if in.Order != nil {
+		if !in.Order.IsValid() {
+			errs = append(errs, enumError([]any{"order"}, enumStrings(model.AllSortOrder)))
+		}
+		p.Desc = *in.Order == model.SortOrderDesc
+	}
+	if in.Limit != nil {
+		switch l := *in.Limit; {
+		case l < 1:
+			errs = append(errs, FieldError{Loc: []any{"limit"}, Msg: "Input should be greater than or equal to 1", Type: "greater_than_equal"})
+		case l > MaxLimit:
+			errs = append(errs, FieldError{Loc: []any{"limit"}, Msg: fmt.Sprintf("Input should be less than or equal to %d", MaxLimit), Type: "less_than_equal"})
+		}
+		p.Limit = *in.Limit
+	}
+	if in.Offset != nil {
+		if *in.Offset < 0 {
+			errs = append(errs, FieldError{Loc: []any{"offset"}, Msg: "Input should be greater than or equal to 0", Type: "greater_than_equal"})
+		}
+		p.Offset = *in.Offset
+	}
+	if in.Cursor != nil && *in.Cursor != "" {
+		p.Cursor = *in.Cursor
+		p.Offset = 0
+	}
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	res, err := r.Store.ListConnections(ctx, p)
+	if err != nil {
+		return nil, fromStore(err)
+	}
+	out := &model.ConnectionList{Connections: make([]*model.Connection, 0, len(res.Connections)),
+		Total: res.Total, HasNext: res.HasNext, Limit: p.Limit, Offset: p.Offset}
+	for _, c := range res.Connections {
+		out.Connections = append(out.Connections, toModel(c))
+	}
+	if res.NextCursor != "" {
+		out.NextCursor = &res.NextCursor
+	}
+	r.primeUsers(ctx, out.Connections...)
+	return out, nil
+}
+
+// ListUsers returns every creator and updater of the page, through the
+// request's loader (one query however many connections).
+func (r *Resolver) ListUsers(ctx context.Context, list *model.ConnectionList) ([]*model.User, error) {
+	ids := userIDs(list.Connections)
+	users, errs := r.loaders(ctx).Users.LoadMany(ctx, ids)()
+	out := make([]*model.User, 0, len(users))
+	for i, u := range users {
+		if len(errs) > i && errs[i] != nil {
+			return nil, errs[i]
+		}
+		if u != nil {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func (r *Resolver) user(ctx context.Context, id string) (*model.User, error) {
+	if id == "" {
+		return nil, nil
+	}
+	return r.loaders(ctx).Users.Load(ctx, id)()
+}
+
+// CreateInput is a create request after parsing. Credentials values that are
+// not strings are reported as string_type.
+type CreateInput = model.CreateConnectionInput
+
+func (r *Resolver) createConnection(ctx context.Context, in CreateInput) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var errs []FieldError
+	name := in.Name
+	errs = append(errs, checkName([]any{"name"}, name)...)
+	drv, ok := r.Providers.Get(string(in.Provider))
+	if !ok {
+		errs = append(errs, enumError([]any{"provider"}, r.Providers.Names()))
+	}
+	slug, autoSlug := "", true
+	if s := in.Slug.Value(); s != nil {
+		errs = append(errs, checkSlug([]any{"slug"}, *s)...)
+		slug, autoSlug = *s, false
+	} else {
+		slug = Slugify(name)
+	}
+	visibility := model.VisibilityPrivate
+	if v := in.Visibility.Value(); v != nil {
+		if !v.IsValid() {
+			errs = append(errs, enumError([]any{"visibility"}, enumStrings(model.AllVisibility)))
+		}
+		visibility = *v
+	}
+	secrets, serrs := stringMap([]any{"credentials"}, in.Credentials.Value(), false)
+	errs = append(errs, serrs...)
+	var cfg map[string]any
+	if drv != nil {
+		var verrs []FieldError
+		cfg, verrs = validateSpec(drv.Spec(), orEmpty(in.Config.Value()), secrets)
+		errs = append(errs, verrs...)
+	}
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	now := store.Now()
+	c := &store.Connection{
+		ID: store.NewID(), TenantID: who.TenantID, Name: name, Slug: slug, Provider: drv.Name(),
+		Config: cfg, Status: string(model.ConnectionStatusNeedsVerification), Visibility: string(visibility),
+		IsDefault: in.IsDefault.Value() != nil && *in.IsDefault.Value(), VerificationDetails: store.JSONMap{},
+		CreatedAt: now, UpdatedAt: now, CreatedBy: who.UserID, UpdatedBy: who.UserID,
+	}
+	if err := r.Store.InsertConnection(ctx, c, secrets, autoSlug); err != nil {
+		return nil, fromStore(err)
+	}
+	r.Log.InfoContext(ctx, "connection created", "connection_id", c.ID, "provider", c.Provider, "user_id", who.UserID)
+	return r.getFresh(ctx, who, c.ID)
+}
+
+// getFresh rereads a connection after a write, so responses show exactly
+// what was stored (including a default switch done in the same transaction).
+func (r *Resolver) getFresh(ctx context.Context, who auth.Identity, id string) (*model.Connection, error) {
+	c, err := r.Store.GetConnection(ctx, who.TenantID, id)
+	if err != nil {
+		return nil, fromStore(err)
+	}
+	m := toModel(c)
+	r.primeUsers(ctx, m)
+	return m, nil
+}
+
+// UpdateInput is an update request after parsing.
+type UpdateInput = model.UpdateConnectionInput
+
+// maxCASRetries bounds how often a write is recomputed after losing a race.
+const maxCASRetries = 5
+
+func (r *Resolver) updateConnection(ctx context.Context, id string, in UpdateInput) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		c, err := r.loadForEdit(ctx, who, id)
+		if err != nil {
+			return nil, err
+		}
+		secrets, changed, err := r.applyUpdate(c, in)
+		if err != nil {
+			return nil, err
+		}
+		if changed && c.Status != string(model.ConnectionStatusDisabled) {
+			c.Status = string(model.ConnectionStatusNeedsVerification)
+		}
+		c.UpdatedAt, c.UpdatedBy = store.Now(), who.UserID
+		err = r.Store.UpdateConnection(ctx, c, secrets)
+		if errors.Is(err, store.ErrVersionConflict) && attempt < maxCASRetries {
+			continue
+		}
+		if err != nil {
+			return nil, fromStore(err)
+		}
+		r.Log.InfoContext(ctx, "connection updated", "connection_id", c.ID, "user_id", who.UserID)
+		return r.getFresh(ctx, who, c.ID)
+	}
+}
+
+// applyUpdate applies in to c (in memory) and returns the new secrets (nil
+// when unchanged) and whether config or credentials changed.
+func (r *Resolver) applyUpdate(c *store.Connection, in UpdateInput) (map[string]string, bool, error) {
+	var errs []FieldError
+	if in.Name.IsSet() {
+		if n := in.Name.Value(); n == nil {
+			errs = append(errs, FieldError{Loc: []any{"name"}, Msg: "Input should be a valid string", Type: "string_type"})
+		} else {
+			errs = append(errs, checkName([]any{"name"}, *n)...)
+			c.Name = *n
+		}
+	}
+	if in.Slug.IsSet() {
+		if s := in.Slug.Value(); s == nil {
+			errs = append(errs, FieldError{Loc: []any{"slug"}, Msg: "Input should be a valid string", Type: "string_type"})
+		} else {
+			errs = append(errs, checkSlug([]any{"slug"}, *s)...)
+			c.Slug = *s
+		}
+	}
+	if in.Visibility.IsSet() {
+		if v := in.Visibility.Value(); v == nil || !v.IsValid() {
+			errs = append(errs, enumError([]any{"visibility"}, enumStrings(model.AllVisibility)))
+		} else {
+			c.Visibility = string(*v)
+		}
+	}
+	drv, ok := r.Providers.Get(c.Provider)
+	if !ok {
+		return nil, false, fmt.Errorf("connection %s has unknown provider %q", c.ID, c.Provider)
+	}
+	spec := drv.Spec()
+	stored, err := r.Store.OpenSecrets(c)
+	if err != nil {
+		return nil, false, err
+	}
+	proposedCfg := map[string]any(c.Config)
+	if in.Config.IsSet() {
+		proposedCfg = orEmpty(in.Config.Value())
+	}
+	merged, sent, serrs := mergeSecrets(stored, in.Credentials.Value())
+	errs = append(errs, serrs...)
+	cfg, verrs := validateSpec(spec, proposedCfg, onlySpecSecrets(merged, sent))
+	errs = append(errs, verrs...)
+	if len(verrs) == 0 {
+		errs = append(errs, targetGuard(spec, c.Config, cfg, merged, sent)...)
+	}
+	if len(errs) > 0 {
+		return nil, false, invalid(errs...)
+	}
+	if movedTarget(spec, c.Config, cfg) {
+		// A token minted for the old destination must not follow the connection.
+		delete(merged, oauthTokenKey)
+	}
+	changed := !equalJSON(map[string]any(c.Config), cfg) || !maps.Equal(stored, merged)
+	c.Config = cfg
+	if maps.Equal(stored, merged) {
+		return nil, changed, nil
+	}
+	return merged, changed, nil
+}
+
+// mergeSecrets applies per-key credential edits (string sets, null removes,
+// absent keeps) to stored and returns the result and the keys sent as strings.
+func mergeSecrets(stored map[string]string, edits map[string]any) (map[string]string, map[string]bool, []FieldError) {
+	merged := maps.Clone(stored)
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	sent := map[string]bool{}
+	var errs []FieldError
+	for _, k := range sortedKeys(edits) {
+		switch v := edits[k].(type) {
+		case nil:
+			delete(merged, k)
+		case string:
+			merged[k] = v
+			sent[k] = true
+		default:
+			errs = append(errs, FieldError{Loc: []any{"credentials", k}, Msg: "Input should be a valid string", Type: "string_type"})
+		}
+	}
+	return merged, sent, errs
+}
+
+// onlySpecSecrets drops reserved keys before validation, but keeps every key
+// the caller sent so unknown ones are reported.
+func onlySpecSecrets(merged map[string]string, sent map[string]bool) map[string]string {
+	out := maps.Clone(merged)
+	delete(out, oauthTokenKey)
+	return out
+}
+
+// targetGuard refuses a change of a field that says where the connection
+// goes unless every stored secret is re-sent with it: otherwise anyone allowed
+// to edit could point the stored secrets at their own server.
+func targetGuard(spec providers.Spec, oldCfg, newCfg map[string]any, merged map[string]string, sent map[string]bool) []FieldError {
+	if !movedTarget(spec, oldCfg, newCfg) {
+		return nil
+	}
+	var moved []string
+	for _, f := range spec.TargetFields() {
+		if !equalJSON(oldCfg[f], newCfg[f]) {
+			moved = append(moved, f)
+		}
+	}
+	var errs []FieldError
+	for _, k := range sortedKeys(merged) {
+		if k == oauthTokenKey || sent[k] {
+			continue
+		}
+		errs = append(errs, FieldError{Loc: []any{"credentials", k},
+			Msg:  fmt.Sprintf("Field required: changing %s moves the connection, so the stored secrets must be sent again", strings.Join(moved, ", ")),
+			Type: "missing"})
+	}
+	return errs
+}
+
+func movedTarget(spec providers.Spec, oldCfg, newCfg map[string]any) bool {
+	for _, f := range spec.TargetFields() {
+		if !equalJSON(oldCfg[f], newCfg[f]) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Resolver) deleteConnection(ctx context.Context, id string) (bool, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return false, err
+	}
+	c, err := r.loadForEdit(ctx, who, id)
+	if err != nil {
+		return false, err
+	}
+	if err := r.Store.DeleteConnection(ctx, who.TenantID, c.ID); err != nil {
+		return false, fromStore(err)
+	}
+	r.Log.InfoContext(ctx, "connection deleted", "connection_id", c.ID, "user_id", who.UserID)
+	return true, nil
+}
+
+// setStatus moves a connection to status; from, when set, restricts the
+// statuses it applies to (others are returned unchanged).
+func (r *Resolver) setStatus(ctx context.Context, id string, status model.ConnectionStatus, from ...model.ConnectionStatus) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		c, err := r.loadForEdit(ctx, who, id)
+		if err != nil {
+			return nil, err
+		}
+		if c.Status == string(status) || (len(from) > 0 && !slices.Contains(from, model.ConnectionStatus(c.Status))) {
+			m := toModel(c)
+			r.primeUsers(ctx, m)
+			return m, nil
+		}
+		c.Status, c.UpdatedAt, c.UpdatedBy = string(status), store.Now(), who.UserID
+		err = r.Store.UpdateConnection(ctx, c, nil)
+		if errors.Is(err, store.ErrVersionConflict) && attempt < maxCASRetries {
+			continue
+		}
+		if err != nil {
+			return nil, fromStore(err)
+		}
+		r.Log.InfoContext(ctx, "connection status changed", "connection_id", c.ID, "status", status, "user_id", who.UserID)
+		return r.getFresh(ctx, who, c.ID)
+	}
+}
+
+func (r *Resolver) setDefault(ctx context.Context, id string) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.loadForEdit(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Store.SetDefault(ctx, who.TenantID, c.ID, who.UserID); err != nil {
+		return nil, fromStore(err)
+	}
+	return r.getFresh(ctx, who, c.ID)
+}
+
+// editSettings lists the config and every secret field of the provider's
+// spec with whether it is set.
+func (r *Resolver) editSettings(ctx context.Context, c *model.Connection) (*model.EditSettings, error) {
+	drv, ok := r.Providers.Get(string(c.Provider))
+	out := &model.EditSettings{Config: c.Config, SecretFields: []*model.SecretField{}}
+	if !ok {
+		return out, nil
+	}
+	for _, f := range drv.Spec().SecretFields() {
+		out.SecretFields = append(out.SecretFields, &model.SecretField{Name: f.Name, Configured: slices.Contains(c.SecretFieldNames, f.Name)})
+	}
+	return out, nil
+}
+
+// EditSettingsByID is editSettings for a connection id (the REST path).
+func (r *Resolver) EditSettingsByID(ctx context.Context, id string) (*model.EditSettings, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.load(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.editSettings(ctx, toModel(c))
+}
+
+func (r *Resolver) me(ctx context.Context) (*model.Me, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Me{ID: who.UserID, Name: who.UserName, Email: who.Email, Role: model.Role(who.Role),
+		Tenant: &model.Tenant{ID: who.TenantID, Name: who.TenantName}}, nil
+}
+
+func (r *Resolver) providerSpecs() []*model.ProviderSpec {
+	var out []*model.ProviderSpec
+	for _, s := range r.Providers.Specs() {
+		ps := &model.ProviderSpec{Name: model.Provider(s.Name), Label: s.Label, Category: s.Category,
+			AuthKinds: orEmptyList(s.AuthKinds), Capabilities: orEmptyList(s.Capabilities), Fields: []*model.ProviderField{}}
+		if s.DocsNote != "" {
+			ps.DocsNote = &s.DocsNote
+		}
+		for _, f := range s.Fields {
+			typ := string(f.Type)
+			if f.Secret || typ == "" {
+				typ = string(providers.TypeString)
+			}
+			pf := &model.ProviderField{Name: f.Name, Label: f.Label, Type: typ, Secret: f.Secret, Required: f.Required,
+				Default: f.Default, Enum: f.Enum, Target: f.Target}
+			if f.Help != "" {
+				pf.Help = &f.Help
+			}
+			if f.RequiredWhen != nil {
+				pf.RequiredWhen = &model.FieldCondition{Field: f.RequiredWhen.Field, Values: f.RequiredWhen.Values}
+			}
+			ps.Fields = append(ps.Fields, pf)
+		}
+		out = append(out, ps)
+	}
+	return out
+}
+
+// validateSpec runs the spec's validation and converts its problems.
+func validateSpec(spec providers.Spec, cfg map[string]any, secrets map[string]string) (map[string]any, []FieldError) {
+	out, ferrs := spec.Validate(cfg, secrets)
+	errs := make([]FieldError, 0, len(ferrs))
+	for _, fe := range ferrs {
+		loc := make([]any, len(fe.Loc))
+		for i, l := range fe.Loc {
+			loc[i] = l
+		}
+		errs = append(errs, FieldError{Loc: loc, Msg: fe.Msg, Type: fe.Type})
+	}
+	return out, errs
+}
+
+func checkName(loc []any, name string) []FieldError {
+	switch n := utf8.RuneCountInString(name); {
+	case strings.TrimSpace(name) == "":
+		return []FieldError{{Loc: loc, Msg: "String should have at least 1 character", Type: "string_too_short"}}
+	case n > MaxNameLen:
+		return []FieldError{{Loc: loc, Msg: fmt.Sprintf("String should have at most %d characters", MaxNameLen), Type: "string_too_long"}}
+	}
+	return nil
+}
+
+func checkSlug(loc []any, slug string) []FieldError {
+	switch {
+	case slug == "":
+		return []FieldError{{Loc: loc, Msg: "String should have at least 1 character", Type: "string_too_short"}}
+	case len(slug) > MaxSlugLen:
+		return []FieldError{{Loc: loc, Msg: fmt.Sprintf("String should have at most %d characters", MaxSlugLen), Type: "string_too_long"}}
+	case !slugPattern.MatchString(slug):
+		return []FieldError{{Loc: loc, Msg: "String should match pattern '^[a-z0-9-]{1,100}$'", Type: "string_pattern_mismatch"}}
+	}
+	return nil
+}
+
+// Slugify derives a slug from a name: lowercase ASCII letters and digits,
+// runs of anything else turned into one "-", trimmed, at most MaxSlugLen
+// characters (leaving room for a "-N" suffix). A name with nothing usable
+// gives "connection".
+func Slugify(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	s := b.String()
+	if len(s) > MaxSlugLen-4 {
+		s = strings.TrimRight(s[:MaxSlugLen-4], "-")
+	}
+	if s == "" {
+		return "connection"
+	}
+	return s
+}
+
+func enumError(loc []any, allowed []string) FieldError {
+	q := make([]string, len(allowed))
+	for i, a := range allowed {
+		q[i] = "'" + a + "'"
+	}
+	msg := "Input should be " + q[0]
+	if len(q) > 1 {
+		msg = "Input should be " + strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+	}
+	return FieldError{Loc: loc, Msg: msg, Type: "enum"}
+}
+
+func enumStrings[T ~string](vals []T) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// stringMap converts a credentials object to strings; nulls are dropped
+// unless keepNull, and other types are string_type errors.
+func stringMap(loc []any, m map[string]any, keepNull bool) (map[string]string, []FieldError) {
+	out := map[string]string{}
+	var errs []FieldError
+	for _, k := range sortedKeys(m) {
+		switch v := m[k].(type) {
+		case string:
+			out[k] = v
+		case nil:
+		default:
+			errs = append(errs, FieldError{Loc: append(slices.Clone(loc), k), Msg: "Input should be a valid string", Type: "string_type"})
+		}
+	}
+	return out, errs
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func orEmptyList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.Sort(keys)
+	return keys
+}
+
+// toModel maps a stored row to the API model; maps are never nil.
+func toModel(c *store.Connection) *model.Connection {
+	cfg := map[string]any(c.Config)
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	details := map[string]any(c.VerificationDetails)
+	if details == nil {
+		details = map[string]any{}
+	}
+	names := slices.DeleteFunc(slices.Clone([]string(c.SecretFields)), func(n string) bool { return strings.HasPrefix(n, "_") })
+	return &model.Connection{
+		ID: c.ID, Name: c.Name, Slug: c.Slug, Provider: model.Provider(c.Provider), Config: cfg,
+		HasCredentials: len(names) > 0, Status: model.ConnectionStatus(c.Status), Visibility: model.Visibility(c.Visibility),
+		IsDefault: c.IsDefault, IsFromTemplate: c.IsFromTemplate, LastUsedAt: utc(c.LastUsedAt), LastVerifiedAt: utc(c.LastVerifiedAt),
+		VerificationError: c.VerificationError, VerificationErrorCode: c.VerificationErrorCode, VerificationDetails: details,
+		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(), CreatedBy: c.CreatedBy, UpdatedBy: c.UpdatedBy,
+		SecretFieldNames: names,
+	}
+}

@@ -1,0 +1,29 @@
+// Package resolvers is the application: root resolvers are the use cases
+// (create, update, verify, list); field resolvers load lazy fields. GraphQL and
+// the REST shim both call these methods, so both surfaces always agree.
+package resolvers
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/store"
+)
+
+// Resolver is the root resolver. It holds long-lived dependencies only; per
+// request state travels in the context.
+type Resolver struct {
+	Store     *store.Store
+	Providers *providers.Registry
+	Log       *slog.Logger
+	// HTTPClient and Dial are the guarded network clients (netguard) that
+	// every driver gets in its Config.
+	HTTPClient *http.Client
+	Dial       providers.DialFunc
+	// OAuth is the process-wide token machinery.
+	OAuth *providers.OAuth
+	// ProviderTimeout bounds every provider call.
+	ProviderTimeout time.Duration
+}

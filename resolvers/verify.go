@@ -1,0 +1,265 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+
+	"golang.org/x/oauth2"
+
+	"github.com/junctionhq/junction/graph/model"
+	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/store"
+)
+
+// providerConfig builds the Config a driver opens with.
+func (r *Resolver) providerConfig(settings map[string]any, secrets map[string]string, tokens providers.TokenStore) providers.Config {
+	s := maps.Clone(secrets)
+	delete(s, oauthTokenKey)
+	return providers.Config{Settings: settings, Secrets: s, HTTPClient: r.HTTPClient, Dial: r.Dial,
+		Tokens: tokens, OAuth: r.OAuth, Timeout: r.ProviderTimeout}
+}
+
+// check opens a driver with cfg and runs its Verifier under the provider
+// timeout. Every message and detail is redacted against the secrets.
+func (r *Resolver) check(ctx context.Context, drv providers.Driver, cfg providers.Config) (map[string]any, *providers.Error) {
+	if r.ProviderTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.ProviderTimeout)
+		defer cancel()
+	}
+	conn, err := drv.Open(ctx, cfg)
+	if err != nil {
+		return nil, redactErr(providers.Classify(drv.Name(), err), cfg.Secrets)
+	}
+	defer conn.Close()
+	v, ok := conn.(providers.Verifier)
+	if !ok {
+		return nil, providers.Errorf(providers.CodeUnsupported, "%s connections cannot be verified yet", drv.Name())
+	}
+	res, err := v.Verify(ctx, providers.VerifyRequest{})
+	if err != nil {
+		return nil, redactErr(providers.Classify(drv.Name(), err), cfg.Secrets)
+	}
+	details := map[string]any{}
+	if res != nil && res.Details != nil {
+		details, _ = providers.RedactValue(res.Details, cfg.Secrets).(map[string]any)
+	}
+	return details, nil
+}
+
+func redactErr(e *providers.Error, secrets map[string]string) *providers.Error {
+	c := *e
+	c.Message = providers.Redact(c.Message, secrets)
+	return &c
+}
+
+// verificationCode is the verificationErrorCode of a failed check.
+func verificationCode(e *providers.Error) string {
+	if e.Code == providers.CodeUnsupported {
+		return string(providers.CodeProviderError)
+	}
+	return string(e.Code)
+}
+
+func (r *Resolver) verifyConnection(ctx context.Context, id string) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.load(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Status == string(model.ConnectionStatusDisabled) {
+		return nil, errorf(CodeDisabled, "The connection is disabled; reactivate it first")
+	}
+	drv, ok := r.Providers.Get(c.Provider)
+	if !ok {
+		return nil, fmt.Errorf("connection %s has unknown provider %q", c.ID, c.Provider)
+	}
+	secrets, err := r.Store.OpenSecrets(c)
+	if err != nil {
+		return nil, err
+	}
+	tokens := &connTokens{store: r.Store, tenantID: c.TenantID, id: c.ID}
+	details, perr := r.check(ctx, drv, r.providerConfig(c.Config, secrets, tokens))
+	at := store.Now()
+	for attempt := 0; ; attempt++ {
+		c.LastVerifiedAt = &at
+		if perr == nil {
+			c.Status, c.VerificationError, c.VerificationErrorCode = string(model.ConnectionStatusActive), nil, nil
+			c.VerificationDetails = details
+		} else {
+			msg, code := perr.Message, verificationCode(perr)
+			c.Status, c.VerificationError, c.VerificationErrorCode = string(model.ConnectionStatusError), &msg, &code
+			c.VerificationDetails = store.JSONMap{}
+		}
+		err = r.Store.UpdateConnection(ctx, c, nil)
+		if errors.Is(err, store.ErrVersionConflict) && attempt < maxCASRetries {
+			// A token refresh or an edit landed meanwhile: record the outcome on
+			// the fresh row unless it was disabled in between.
+			if c, err = r.load(ctx, who, id); err != nil {
+				return nil, err
+			}
+			if c.Status == string(model.ConnectionStatusDisabled) {
+				return nil, errorf(CodeDisabled, "The connection was disabled during the check")
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fromStore(err)
+		}
+		break
+	}
+	if perr != nil {
+		r.Log.InfoContext(ctx, "connection verify failed", "connection_id", c.ID, "provider", c.Provider, "code", *c.VerificationErrorCode)
+	} else {
+		r.Log.InfoContext(ctx, "connection verified", "connection_id", c.ID, "provider", c.Provider)
+	}
+	return r.getFresh(ctx, who, c.ID)
+}
+
+func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionInput) (*model.TestResult, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		drv      providers.Driver
+		cfgIn    = orEmpty(in.Config.Value())
+		secrets  map[string]string
+		errs     []FieldError
+		settings map[string]any
+	)
+	if idp := in.ConnectionID.Value(); idp != nil {
+		c, err := r.loadForEdit(ctx, who, *idp)
+		if err != nil {
+			return nil, err
+		}
+		if c.Status == string(model.ConnectionStatusDisabled) {
+			return nil, errorf(CodeDisabled, "The connection is disabled; reactivate it first")
+		}
+		if p := in.Provider.Value(); p != nil && string(*p) != c.Provider {
+			errs = append(errs, FieldError{Loc: []any{"provider"}, Msg: "Input should match the stored connection's provider '" + c.Provider + "'", Type: "value_error"})
+		}
+		drv, _ = r.Providers.Get(c.Provider)
+		stored, err := r.Store.OpenSecrets(c)
+		if err != nil {
+			return nil, err
+		}
+		if !in.Config.IsSet() {
+			cfgIn = c.Config
+		}
+		merged, sent, serrs := mergeSecrets(stored, in.Credentials.Value())
+		errs = append(errs, serrs...)
+		var verrs []FieldError
+		settings, verrs = validateSpec(drv.Spec(), cfgIn, onlySpecSecrets(merged, sent))
+		errs = append(errs, verrs...)
+		if len(verrs) == 0 {
+			// A dry run must not be a way to send stored secrets elsewhere either.
+			errs = append(errs, targetGuard(drv.Spec(), c.Config, settings, merged, sent)...)
+		}
+		secrets = merged
+	} else {
+		p := in.Provider.Value()
+		if p == nil {
+			errs = append(errs, FieldError{Loc: []any{"provider"}, Msg: "Field required", Type: "missing"})
+		} else if d, ok := r.Providers.Get(string(*p)); ok {
+			drv = d
+		} else {
+			errs = append(errs, enumError([]any{"provider"}, r.Providers.Names()))
+		}
+		var serrs []FieldError
+		secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value(), false)
+		errs = append(errs, serrs...)
+		if drv != nil {
+			var verrs []FieldError
+			settings, verrs = validateSpec(drv.Spec(), cfgIn, secrets)
+			errs = append(errs, verrs...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, invalid(errs...)
+	}
+	// Tokens nil: a dry run saves nothing, not even a refreshed token.
+	details, perr := r.check(ctx, drv, r.providerConfig(settings, secrets, nil))
+	if perr != nil {
+		code, msg := verificationCode(perr), perr.Message
+		return &model.TestResult{Ok: false, ErrorCode: &code, Error: &msg, Details: map[string]any{}}, nil
+	}
+	return &model.TestResult{Ok: true, Details: details}, nil
+}
+
+// connTokens is a providers.TokenStore over one connection's sealed
+// credentials: the token lives under a reserved key, and a rotated refresh
+// token replaces the stored one. Writes are compare-and-swap on the row's
+// version, so concurrent refreshes in several processes lose nothing.
+type connTokens struct {
+	store    *store.Store
+	tenantID string
+	id       string
+}
+
+var _ providers.TokenStore = (*connTokens)(nil)
+
+// LoadToken returns the stored token, or nil.
+func (t *connTokens) LoadToken(ctx context.Context) (*oauth2.Token, error) {
+	c, err := t.store.GetConnection(ctx, t.tenantID, t.id)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := t.store.OpenSecrets(c)
+	if err != nil {
+		return nil, err
+	}
+	return decodeToken(secrets[oauthTokenKey]), nil
+}
+
+// SaveToken stores next if the stored token is still prev.
+func (t *connTokens) SaveToken(ctx context.Context, prev, next *oauth2.Token) error {
+	c, err := t.store.GetConnection(ctx, t.tenantID, t.id)
+	if err != nil {
+		return err
+	}
+	secrets, err := t.store.OpenSecrets(c)
+	if err != nil {
+		return err
+	}
+	if cur := decodeToken(secrets[oauthTokenKey]); accessToken(cur) != accessToken(prev) {
+		return providers.ErrTokenConflict
+	}
+	b, err := json.Marshal(next)
+	if err != nil {
+		return err
+	}
+	secrets[oauthTokenKey] = string(b)
+	if next.RefreshToken != "" && secrets["refresh_token"] != "" {
+		secrets["refresh_token"] = next.RefreshToken
+	}
+	err = t.store.UpdateConnection(ctx, c, secrets)
+	if errors.Is(err, store.ErrVersionConflict) {
+		return providers.ErrTokenConflict
+	}
+	return err
+}
+
+func decodeToken(s string) *oauth2.Token {
+	if s == "" {
+		return nil
+	}
+	var tok oauth2.Token
+	if json.Unmarshal([]byte(s), &tok) != nil {
+		return nil
+	}
+	return &tok
+}
+
+func accessToken(t *oauth2.Token) string {
+	if t == nil {
+		return ""
+	}
+	return t.AccessToken
+}

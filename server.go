@@ -1,0 +1,444 @@
+// Command junction is the Junction server: it keeps an organisation's
+// connections to external systems in one place, with sealed credentials, live
+// verification and a GraphQL API (plus a REST shim at /api/v1).
+//
+//	junction                 serve (the default)
+//	junction migrate         run database migrations and exit
+//	junction token create    create a tenant/user when missing and print a new token
+//	junction rotate-keys     reseal every credential under the first key
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/junctionhq/junction/auth"
+	"github.com/junctionhq/junction/graph"
+	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/providers/builtin"
+	"github.com/junctionhq/junction/providers/netguard"
+	"github.com/junctionhq/junction/reqid"
+	"github.com/junctionhq/junction/resolvers"
+	"github.com/junctionhq/junction/rest"
+	"github.com/junctionhq/junction/store"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "junction:", err)
+		os.Exit(1)
+	}
+}
+
+// Config is the server configuration, from JUNCTION_* variables.
+type Config struct {
+	Addr                 string
+	DataDir              string
+	DatabaseURL          string
+	EncryptionKeys       string
+	EncryptionKey        string
+	LogFormat            string
+	LogLevel             slog.Level
+	MaxBodyBytes         int64
+	ShutdownTimeout      time.Duration
+	ProviderTimeout      time.Duration
+	BlockPrivateNetworks bool
+	CookieSecure         bool
+	ComplexityLimit      int
+	ParserTokenLimit     int
+	QueryCacheSize       int
+	APQCacheSize         int
+	Introspection        bool
+}
+
+// loadConfig reads the JUNCTION_* settings; every one has a default.
+func loadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:           envOr(getenv, "JUNCTION_ADDR", ":8080"),
+		DataDir:        envOr(getenv, "JUNCTION_DATA_DIR", "./data"),
+		DatabaseURL:    getenv("JUNCTION_DATABASE_URL"),
+		EncryptionKeys: getenv("JUNCTION_ENCRYPTION_KEYS"),
+		EncryptionKey:  getenv("JUNCTION_ENCRYPTION_KEY"),
+		LogFormat:      envOr(getenv, "JUNCTION_LOG_FORMAT", "text"),
+	}
+	var errs []error
+	num := func(name string, def int) int {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a non-negative integer", name, v))
+		}
+		return n
+	}
+	dur := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a positive duration like 15s", name, v))
+		}
+		return d
+	}
+	boolean := func(name string, def bool) bool {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+		}
+		return b
+	}
+	c.MaxBodyBytes = int64(num("JUNCTION_MAX_BODY_BYTES", 1<<20))
+	c.ShutdownTimeout = dur("JUNCTION_SHUTDOWN_TIMEOUT", 30*time.Second)
+	c.ProviderTimeout = dur("JUNCTION_PROVIDER_TIMEOUT", 15*time.Second)
+	c.BlockPrivateNetworks = boolean("JUNCTION_BLOCK_PRIVATE_NETWORKS", false)
+	c.CookieSecure = boolean("JUNCTION_COOKIE_SECURE", false)
+	c.ComplexityLimit = num("JUNCTION_GRAPHQL_COMPLEXITY_LIMIT", 1000)
+	c.ParserTokenLimit = num("JUNCTION_GRAPHQL_TOKEN_LIMIT", 15000)
+	c.QueryCacheSize = num("JUNCTION_GRAPHQL_QUERY_CACHE_SIZE", 1000)
+	c.APQCacheSize = num("JUNCTION_GRAPHQL_APQ_CACHE_SIZE", 1000)
+	c.Introspection = boolean("JUNCTION_GRAPHQL_INTROSPECTION", true)
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("JUNCTION_LOG_FORMAT=%q: want text or json", c.LogFormat))
+	}
+	if v := getenv("JUNCTION_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			errs = append(errs, fmt.Errorf("JUNCTION_LOG_LEVEL=%q: want debug, info, warn or error", v))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newLogger(c Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if c.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(reqid.Handler{Handler: h})
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (JUNCTION_ADDR)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		return serve(ctx, cfg, log, stdout)
+	case "migrate":
+		st, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		applied, err := st.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s): %s\n", len(applied), strings.Join(applied, ", "))
+		return nil
+	case "token":
+		if len(args) == 0 || args[0] != "create" {
+			return errors.New("usage: junction token create --tenant T --user U --email E --role admin|member")
+		}
+		return tokenCreate(ctx, cfg, log, args[1:], stdout)
+	case "rotate-keys":
+		st, err := openStore(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if _, err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		n, err := st.RotateKeys(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "resealed %d connection(s) under key %q\n", n, st.Keys().Primary())
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want serve, migrate, token create or rotate-keys)", cmd)
+}
+
+// openKeys returns the key ring: from the environment, or for the embedded
+// default a generated data/encryption.key.
+func openKeys(cfg Config, log *slog.Logger) (*store.KeyRing, error) {
+	if cfg.EncryptionKeys != "" || cfg.EncryptionKey != "" {
+		return store.ParseKeyRing(cfg.EncryptionKeys, cfg.EncryptionKey)
+	}
+	if cfg.DatabaseURL != "" {
+		return nil, errors.New("JUNCTION_DATABASE_URL is set but no encryption key is: set JUNCTION_ENCRYPTION_KEY (openssl rand -base64 32) or JUNCTION_ENCRYPTION_KEYS")
+	}
+	path := filepath.Join(cfg.DataDir, "encryption.key")
+	keys, created, err := store.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("encryption key file: %w", err)
+	}
+	if created {
+		log.Warn("generated a new encryption key; back it up, credentials cannot be opened without it", "path", path, "key_id", keys.Primary())
+	}
+	return keys, nil
+}
+
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store, error) {
+	keys, err := openKeys(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Keys: keys})
+}
+
+func tokenCreate(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "default", "tenant name (created when missing)")
+	user := fs.String("user", "", "user name (created when missing)")
+	email := fs.String("email", "", "user email")
+	role := fs.String("role", "member", "admin or member")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *user == "" || *email == "" || (*role != "admin" && *role != "member") {
+		return errors.New("usage: junction token create --tenant T --user U --email E --role admin|member")
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	tok := auth.NewToken()
+	if _, err := st.EnsureUserToken(ctx, *tenant, *user, *email, *role, tok); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// prepare opens the store, migrates, proves the key opens stored data and
+// bootstraps the first tenant on an empty database.
+func prepare(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) (*store.Store, error) {
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := st.CheckKeys(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("refusing to start: %w; set JUNCTION_ENCRYPTION_KEY(S) to the key the data was sealed with (keep the old key in JUNCTION_ENCRYPTION_KEYS after the new one to rotate)", err)
+	}
+	n, err := st.TenantCount(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if n == 0 {
+		tok := auth.NewToken()
+		if _, err := st.EnsureUserToken(ctx, "default", "admin", "admin@localhost", "admin", tok); err != nil {
+			st.Close()
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "Created tenant \"default\" with an admin user. Admin token (shown once, keep it):\n\n    %s\n\n", tok)
+		fmt.Fprintf(stdout, "Use it as a bearer token, e.g.  curl -H 'Authorization: Bearer %s' http://localhost%s/api/v1/me\n", tok, displayAddr(cfg.Addr))
+		fmt.Fprintf(stdout, "or sign GraphiQL in at http://localhost%s/ with:  curl -X POST -d '{\"token\":\"%s\"}' http://localhost%s/login\n", displayAddr(cfg.Addr), tok, displayAddr(cfg.Addr))
+	}
+	return st, nil
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return addr
+	}
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i:]
+	}
+	return addr
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+	st, err := prepare(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	srv := &http.Server{Addr: cfg.Addr, Handler: newHandler(cfg, st, log), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("junction listening", "addr", cfg.Addr, "database", databaseKind(cfg))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests in flight", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func databaseKind(cfg Config) string {
+	if cfg.DatabaseURL != "" {
+		return "postgres"
+	}
+	return "sqlite:" + filepath.Join(cfg.DataDir, "junction.db")
+}
+
+// newResolver wires the application.
+func newResolver(cfg Config, st *store.Store, log *slog.Logger) *resolvers.Resolver {
+	guard := netguard.New(netguard.Options{BlockPrivate: cfg.BlockPrivateNetworks})
+	return &resolvers.Resolver{
+		Store: st, Providers: builtin.Registry(), Log: log,
+		HTTPClient: guard.HTTPClient(providers.HTTPOptions{}), Dial: guard.DialContext,
+		OAuth: providers.NewOAuth(), ProviderTimeout: cfg.ProviderTimeout,
+	}
+}
+
+// newHandler builds the HTTP surface: GraphiQL, GraphQL, the REST shim,
+// login/logout and health checks.
+func newHandler(cfg Config, st *store.Store, log *slog.Logger) http.Handler {
+	res := newResolver(cfg, st, log)
+	lookup := func(ctx context.Context, token string) (auth.Identity, error) {
+		p, err := st.Authenticate(ctx, token)
+		if errors.Is(err, store.ErrNotFound) {
+			return auth.Identity{}, auth.ErrUnknownToken
+		}
+		if err != nil {
+			return auth.Identity{}, err
+		}
+		return auth.Identity{TenantID: p.Tenant.ID, TenantName: p.Tenant.Name, UserID: p.User.ID,
+			UserName: p.User.Name, Email: p.User.Email, Role: p.User.Role}, nil
+	}
+	unauthenticated := func(w http.ResponseWriter, r *http.Request) {
+		rest.WriteJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Not authenticated"})
+	}
+	failed := func(w http.ResponseWriter, r *http.Request, err error) {
+		log.ErrorContext(r.Context(), "authentication lookup failed", "err", err)
+		rest.WriteJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal server error", "code": "internal"})
+	}
+	authn := auth.Middleware(lookup, unauthenticated, failed)
+
+	r := chi.NewRouter()
+	r.Use(reqid.Middleware, accessLog(log), middleware.Recoverer, limitBody(cfg.MaxBodyBytes))
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		rest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			log.ErrorContext(r.Context(), "readiness: database unreachable", "err", err)
+			rest.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": "database unreachable"})
+			return
+		}
+		rest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Post("/login", auth.LoginHandler(lookup, cfg.CookieSecure))
+	r.Post("/logout", auth.LogoutHandler(cfg.CookieSecure))
+	r.Get("/", playground.Handler("Junction", "/graphql"))
+	r.Group(func(r chi.Router) {
+		r.Use(authn, res.LoadersMiddleware)
+		r.Handle("/graphql", graphqlHandler(cfg, res, log))
+		r.Mount("/api/v1", rest.Router(res, log))
+	})
+	return r
+}
+
+func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.Handler {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
+	srv.SetParserTokenLimit(cfg.ParserTokenLimit)
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.SetErrorPresenter(resolvers.ErrorPresenter(log))
+	srv.SetRecoverFunc(resolvers.Recover(log))
+	return srv
+}
+
+// limitBody caps request bodies; a larger body fails to read.
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(w, r.Body, n)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// accessLog writes one line per request: method, path (never the query
+// string, which may carry a token), status, bytes and duration.
+func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+				"status", ww.Status(), "bytes", ww.BytesWritten(), "duration_ms", time.Since(start).Milliseconds())
+		})
+	}
+}

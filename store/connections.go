@@ -1,0 +1,393 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// InsertConnection stores c with its secrets sealed under the primary key.
+// When autoSlug is set and c.Slug is taken, the next free "-2", "-3", ...
+// suffix is used; otherwise a taken slug is ErrSlugTaken. When c.IsDefault is
+// set, the previous default of the provider in the tenant loses it in the same
+// transaction.
+func (s *Store) InsertConnection(ctx context.Context, c *Connection, secrets map[string]string, autoSlug bool) error {
+	blob, keyID, err := s.keys.Seal(c.TenantID, c.ID, secrets)
+	if err != nil {
+		return fmt.Errorf("store: seal: %w", err)
+	}
+	c.Credentials, c.KeyID, c.SecretFields = blob, keyID, secretNames(secrets)
+	if c.Version == 0 {
+		c.Version = 1
+	}
+	base := c.Slug
+	for attempt := 0; ; attempt++ {
+		if autoSlug {
+			slug, err := s.freeSlug(ctx, c.TenantID, base)
+			if err != nil {
+				return err
+			}
+			c.Slug = slug
+		}
+		err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			wantDefault := c.IsDefault
+			c.IsDefault = false
+			if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
+				return err
+			}
+			if wantDefault {
+				return s.switchDefault(ctx, tx, c)
+			}
+			return nil
+		})
+		if name, ok := uniqueViolation(err); ok && strings.Contains(name, "slug") {
+			if autoSlug && attempt < 5 {
+				continue // lost a race for the slug: pick the next one
+			}
+			return ErrSlugTaken
+		}
+		if err != nil {
+			return fmt.Errorf("store: insert connection: %w", err)
+		}
+		return nil
+	}
+}
+
+// freeSlug returns base, or base-N for the smallest N >= 2 not used in the tenant.
+func (s *Store) freeSlug(ctx context.Context, tenantID, base string) (string, error) {
+	var taken []string
+	err := s.db.NewSelect().Model((*Connection)(nil)).Column("slug").
+		Where("tenant_id = ?", tenantID).
+		Where("(slug = ? OR slug LIKE ? ESCAPE '\\')", base, escapeLike(base)+"-%").
+		Scan(ctx, &taken)
+	if err != nil {
+		return "", fmt.Errorf("store: slugs: %w", err)
+	}
+	if !slices.Contains(taken, base) {
+		return base, nil
+	}
+	for n := 2; ; n++ {
+		cand := base + "-" + strconv.Itoa(n)
+		if !slices.Contains(taken, cand) {
+			return cand, nil
+		}
+	}
+}
+
+// switchDefault makes c the only default of its provider in its tenant. The
+// rows of that (tenant, provider) are locked first on PostgreSQL so concurrent
+// switches serialise instead of tripping the partial unique index; SQLite
+// transactions are already serial (BEGIN IMMEDIATE).
+func (s *Store) switchDefault(ctx context.Context, tx bun.Tx, c *Connection) error {
+	if s.Postgres() {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, c.TenantID+"/"+c.Provider); err != nil {
+			return err
+		}
+	}
+	now := Now()
+	if _, err := tx.NewUpdate().Model((*Connection)(nil)).
+		Set("is_default = FALSE").Set("updated_at = ?", now).Set("version = version + 1").
+		Where("tenant_id = ? AND provider = ? AND is_default AND id <> ?", c.TenantID, c.Provider, c.ID).
+		Exec(ctx); err != nil {
+		return err
+	}
+	res, err := tx.NewUpdate().Model((*Connection)(nil)).
+		Set("is_default = TRUE").Set("updated_at = ?", now).Set("updated_by = ?", c.UpdatedBy).Set("version = version + 1").
+		Where("tenant_id = ? AND id = ?", c.TenantID, c.ID).
+		Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetDefault makes connection id the default of its provider in the tenant,
+// atomically, and returns the updated row.
+func (s *Store) SetDefault(ctx context.Context, tenantID, id, userID string) (*Connection, error) {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		c := new(Connection)
+		if err := tx.NewSelect().Model(c).Column("id", "tenant_id", "provider").
+			Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx); err != nil {
+			return notFound(err)
+		}
+		c.UpdatedBy = userID
+		return s.switchDefault(ctx, tx, c)
+	})
+	if err != nil {
+		return nil, wrap("set default", err)
+	}
+	return s.GetConnection(ctx, tenantID, id)
+}
+
+// GetConnection returns the tenant's connection with id.
+func (s *Store) GetConnection(ctx context.Context, tenantID, id string) (*Connection, error) {
+	c := new(Connection)
+	err := s.db.NewSelect().Model(c).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx)
+	if err != nil {
+		return nil, wrap("get connection", notFound(err))
+	}
+	return c, nil
+}
+
+// GetConnectionBySlug returns the tenant's connection with slug.
+func (s *Store) GetConnectionBySlug(ctx context.Context, tenantID, slug string) (*Connection, error) {
+	c := new(Connection)
+	err := s.db.NewSelect().Model(c).Where("tenant_id = ? AND slug = ?", tenantID, slug).Scan(ctx)
+	if err != nil {
+		return nil, wrap("get connection", notFound(err))
+	}
+	return c, nil
+}
+
+// UpdateConnection writes c if its stored version is still c.Version, and
+// bumps the version. A nil secrets map keeps the stored blob; a non-nil one
+// reseals it. A changed slug that is taken is ErrSlugTaken; a stale version is
+// ErrVersionConflict.
+func (s *Store) UpdateConnection(ctx context.Context, c *Connection, secrets map[string]string) error {
+	cols := []string{"name", "slug", "config", "status", "visibility", "verification_error",
+		"verification_error_code", "verification_details", "last_verified_at", "last_used_at",
+		"updated_at", "updated_by", "version"}
+	if secrets != nil {
+		blob, keyID, err := s.keys.Seal(c.TenantID, c.ID, secrets)
+		if err != nil {
+			return fmt.Errorf("store: seal: %w", err)
+		}
+		c.Credentials, c.KeyID, c.SecretFields = blob, keyID, secretNames(secrets)
+		cols = append(cols, "credentials", "key_id", "secret_fields")
+	}
+	prev := c.Version
+	c.Version++
+	res, err := s.db.NewUpdate().Model(c).Column(cols...).
+		Where("tenant_id = ? AND id = ? AND version = ?", c.TenantID, c.ID, prev).Exec(ctx)
+	if name, ok := uniqueViolation(err); ok && strings.Contains(name, "slug") {
+		c.Version = prev
+		return ErrSlugTaken
+	}
+	if err != nil {
+		c.Version = prev
+		return fmt.Errorf("store: update connection: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		c.Version = prev
+		if _, err := s.GetConnection(ctx, c.TenantID, c.ID); err != nil {
+			return err
+		}
+		return ErrVersionConflict
+	}
+	return nil
+}
+
+// DeleteConnection removes the tenant's connection with id.
+func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error {
+	res, err := s.db.NewDelete().Model((*Connection)(nil)).Where("tenant_id = ? AND id = ?", tenantID, id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: delete connection: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// OpenSecrets decrypts c's credentials.
+func (s *Store) OpenSecrets(c *Connection) (map[string]string, error) {
+	m, err := s.keys.Open(c.TenantID, c.ID, c.KeyID, c.Credentials)
+	if err != nil {
+		return nil, fmt.Errorf("store: connection %s: %w", c.ID, err)
+	}
+	return m, nil
+}
+
+func secretNames(secrets map[string]string) JSONList {
+	names := make(JSONList, 0, len(secrets))
+	for k := range secrets {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func wrap(op string, err error) error {
+	if err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrSlugTaken) || errors.Is(err, ErrVersionConflict) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// SortKeys are the columns the list can sort by.
+var SortKeys = []string{"name", "created_at", "updated_at", "last_verified_at", "status", "provider"}
+
+// ListParams selects one page of a tenant's connections.
+type ListParams struct {
+	TenantID string
+	// ViewerID and ViewerAdmin decide visibility: admins see every connection,
+	// others see global ones and their own private ones.
+	ViewerID    string
+	ViewerAdmin bool
+	Search      string
+	Sort        string // one of SortKeys
+	Desc        bool
+	Limit       int
+	Offset      int
+	// Cursor, when set, selects the page after the row it names (offset is ignored).
+	Cursor string
+}
+
+// ListResult is one page.
+type ListResult struct {
+	Connections []*Connection
+	Total       int
+	HasNext     bool
+	// NextCursor names the last row of the page; empty when there is no next page.
+	NextCursor string
+}
+
+// ErrBadCursor: the cursor is malformed or was made for another sort.
+var ErrBadCursor = errors.New("invalid cursor")
+
+type cursor struct {
+	Sort  string  `json:"s"`
+	Desc  bool    `json:"d"`
+	Value *string `json:"v"`
+	ID    string  `json:"i"`
+}
+
+// ListConnections returns one page, ordered by p.Sort then id, with NULLs last
+// in ascending order (first in descending), so that pages are an exact
+// partition of the ordering: rows inserted between pages cause no repeats or gaps.
+func (s *Store) ListConnections(ctx context.Context, p ListParams) (*ListResult, error) {
+	if !slices.Contains(SortKeys, p.Sort) {
+		return nil, fmt.Errorf("store: unknown sort %q", p.Sort)
+	}
+	filter := func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = q.Where("tenant_id = ?", p.TenantID)
+		if !p.ViewerAdmin {
+			q = q.Where("(visibility = 'global' OR created_by = ?)", p.ViewerID)
+		}
+		if p.Search != "" {
+			pat := "%" + escapeLike(strings.ToLower(p.Search)) + "%"
+			q = q.Where("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(slug) LIKE ? ESCAPE '\\')", pat, pat)
+		}
+		return q
+	}
+	total, err := filter(s.db.NewSelect().Model((*Connection)(nil))).Count(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: count connections: %w", err)
+	}
+	col := bun.Ident(p.Sort)
+	dir := "ASC"
+	if p.Desc {
+		dir = "DESC"
+	}
+	q := filter(s.db.NewSelect().Model((*Connection)(nil))).
+		OrderExpr("(? IS NULL) "+dir+", ? "+dir+", id "+dir, col, col).
+		Limit(int64(p.Limit + 1))
+	if p.Cursor != "" {
+		c, err := decodeCursor(p.Cursor)
+		if err != nil || c.Sort != p.Sort || c.Desc != p.Desc {
+			return nil, ErrBadCursor
+		}
+		var v any
+		if c.Value != nil {
+			v = *c.Value
+			if isTimeColumn(p.Sort) {
+				t, err := time.Parse(time.RFC3339Nano, *c.Value)
+				if err != nil {
+					return nil, ErrBadCursor
+				}
+				v = t
+			}
+		}
+		switch {
+		case !p.Desc && v != nil:
+			q = q.Where("(? IS NULL OR ? > ? OR (? = ? AND id > ?))", col, col, v, col, v, c.ID)
+		case !p.Desc:
+			q = q.Where("(? IS NULL AND id > ?)", col, c.ID)
+		case v != nil:
+			q = q.Where("(? IS NOT NULL AND (? < ? OR (? = ? AND id < ?)))", col, col, v, col, v, c.ID)
+		default:
+			q = q.Where("(? IS NOT NULL OR id < ?)", col, c.ID)
+		}
+	} else {
+		q = q.Offset(int64(p.Offset))
+	}
+	var rows []*Connection
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("store: list connections: %w", err)
+	}
+	out := &ListResult{Total: int(total)}
+	if len(rows) > p.Limit {
+		rows = rows[:p.Limit]
+		out.HasNext = true
+	}
+	out.Connections = rows
+	if out.HasNext && len(rows) > 0 {
+		out.NextCursor = encodeCursor(p.Sort, p.Desc, rows[len(rows)-1])
+	}
+	return out, nil
+}
+
+func isTimeColumn(sort string) bool {
+	return sort == "created_at" || sort == "updated_at" || sort == "last_verified_at"
+}
+
+func encodeCursor(sort string, desc bool, c *Connection) string {
+	cur := cursor{Sort: sort, Desc: desc, ID: c.ID}
+	var v string
+	switch sort {
+	case "name":
+		v = c.Name
+	case "status":
+		v = c.Status
+	case "provider":
+		v = c.Provider
+	case "created_at":
+		v = c.CreatedAt.UTC().Format(time.RFC3339Nano)
+	case "updated_at":
+		v = c.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	case "last_verified_at":
+		if c.LastVerifiedAt == nil {
+			b, _ := json.Marshal(cur)
+			return base64.RawURLEncoding.EncodeToString(b)
+		}
+		v = c.LastVerifiedAt.UTC().Format(time.RFC3339Nano)
+	}
+	cur.Value = &v
+	b, _ := json.Marshal(cur)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	c := new(cursor)
+	if err := json.Unmarshal(b, c); err != nil || c.ID == "" {
+		return nil, ErrBadCursor
+	}
+	return c, nil
+}
