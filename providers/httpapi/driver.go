@@ -3,6 +3,11 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +23,166 @@ func (Driver) Name() string { return "http_api" }
 // Spec returns the http_api fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the URLs, the auth settings and extra_headers and builds the
+// verify URL. It does no network I/O; every problem is CodeInvalidConfig.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	base, err := parseURL("base_url", cfg.String("base_url"))
+	if err != nil {
+		return nil, err
+	}
+	target, err := verifyURL(base, cfg.String("verify_path"))
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{cfg: cfg, target: target, method: cfg.String("verify_method"), auth: cfg.String("auth_type")}
+	if c.method == "" {
+		c.method = http.MethodGet
+	}
+	if c.auth == "" {
+		c.auth = "none"
+	}
+	if n := cfg.Int("expected_status"); n != 0 && (n < 100 || n > 599) {
+		return nil, invalid("expected_status must be an HTTP status between 100 and 599")
+	}
+	keyName := strings.TrimSpace(cfg.String("api_key_name"))
+	switch c.auth {
+	case "api_key_header":
+		if !validHeaderName(keyName) {
+			return nil, invalid("api_key_name must be a valid HTTP header name")
+		}
+	case "api_key_query":
+		if keyName == "" {
+			return nil, invalid("api_key_name must name the query parameter that carries the key")
+		}
+	case "oauth2_client_credentials":
+		if _, err := parseURL("token_url", cfg.String("token_url")); err != nil {
+			return nil, err
+		}
+	}
+	c.keyName = keyName
+	if c.headers, err = extraHeaders(cfg.Settings["extra_headers"], c.auth, keyName); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func invalid(format string, args ...any) *providers.Error {
+	return providers.Errorf(providers.CodeInvalidConfig, "http_api: "+format, args...)
+}
+
+func parseURL(field, raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, invalid("%s must be an absolute http or https URL", field)
+	}
+	if u.User != nil {
+		return nil, invalid("%s must not contain a user name or password; use auth_type basic", field)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u, nil
+}
+
+// verifyURL appends path (which may carry a query) to base's path, keeping
+// base's host: "https://h/api" + "/status?x=1" is "https://h/api/status?x=1".
+func verifyURL(base *url.URL, path string) (*url.URL, error) {
+	path = strings.TrimSpace(path)
+	p, q, _ := strings.Cut(path, "?")
+	root := *base
+	root.RawQuery = ""
+	u, err := url.Parse(strings.TrimRight(root.String(), "/") + "/" + strings.TrimLeft(p, "/"))
+	if err != nil || u.Host != base.Host || strings.Contains(p, "#") {
+		return nil, invalid("verify_path %q is not a valid path", path)
+	}
+	u.RawQuery = strings.Trim(base.RawQuery+"&"+q, "&")
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		return nil, invalid("verify_path %q has a malformed query", path)
+	}
+	return u, nil
+}
+
+// reservedHeaders may not be set through extra_headers: credentials belong in
+// the sealed secret fields, and framing headers belong to the HTTP client.
+var reservedHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Host",
+	"Content-Length", "Transfer-Encoding", "Connection", "Upgrade", "Te", "Trailer"}
+
+// extraHeaders validates the extra_headers object: string values, valid
+// names and values, and nothing that would replace or carry a credential.
+func extraHeaders(v any, auth, keyName string) (http.Header, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalid("extra_headers must be an object of header names to string values")
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	h := http.Header{}
+	for _, k := range names {
+		s, ok := m[k].(string)
+		if !ok {
+			return nil, invalid("extra_headers[%q] must be a string, not %s", k, jsonType(m[k]))
+		}
+		if !validHeaderName(k) {
+			return nil, invalid("extra_headers: %q is not a valid header name", k)
+		}
+		if strings.ContainsAny(s, "\r\n\x00") {
+			return nil, invalid("extra_headers[%q] contains a line break or NUL", k)
+		}
+		ck := http.CanonicalHeaderKey(k)
+		for _, r := range reservedHeaders {
+			if ck == r {
+				return nil, invalid("extra_headers may not set %s: put credentials in the auth_type fields, which are stored sealed", ck)
+			}
+		}
+		if auth == "api_key_header" && ck == http.CanonicalHeaderKey(keyName) {
+			return nil, invalid("extra_headers may not set %s: it carries the API key", ck)
+		}
+		h.Set(ck, s)
+	}
+	return h, nil
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case float64, int, int64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
 }
 
 // conn is one opened http_api connection.
 type conn struct {
-	cfg providers.Config
+	cfg     providers.Config
+	target  *url.URL    // base_url + verify_path
+	method  string      // GET or HEAD
+	auth    string      // auth_type
+	keyName string      // api_key_name
+	headers http.Header // extra_headers, validated
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+const name = "http_api"
+
+var _ providers.Verifier = (*conn)(nil)
+
+// Verify sends verify_method to base_url + verify_path with the configured
+// authentication and extra headers. It passes on expected_status when set, on
+// any 2xx otherwise.
+func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	r, err := c.request(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.cfg.Client().Do(r)
+	if err != nil {
+		// The *url.Error text carries the URL, which may carry the API key:
+		// Classify builds its message without it.
+		return nil, providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	want := int(c.cfg.Int("expected_status"))
+	ok := resp.StatusCode/100 == 2
+	if want != 0 {
+		ok = resp.StatusCode == want
+	}
+	if !ok {
+		return nil, c.statusError(resp, body, want)
+	}
+	details := map[string]any{
+		"status":     resp.StatusCode,
+		"final_path": c.cfg.Redact(resp.Request.URL.Path),
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err == nil {
+			ct = mt
+		}
+		details["content_type"] = c.cfg.Redact(ct)
+	}
+	if resp.Request.URL.Host != c.target.Host {
+		details["final_host"] = resp.Request.URL.Host
+	}
+	if s := resp.Header.Get("Server"); s != "" {
+		details["server"] = c.cfg.Redact(s)
+	}
+	return &providers.VerifyResult{Details: details}, nil
+}
+
+// request builds the verify request with auth and extra headers.
+func (c *conn) request(ctx context.Context) (*http.Request, error) {
+	u := *c.target
+	if c.auth == "api_key_query" {
+		q := u.Query()
+		q.Set(c.keyName, c.cfg.Secret("api_key"))
+		u.RawQuery = q.Encode()
+	}
+	r, err := http.NewRequestWithContext(ctx, c.method, u.String(), nil)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: the verify request could not be built", name)
+	}
+	for k, v := range c.headers {
+		r.Header[k] = v
+	}
+	switch c.auth {
+	case "basic":
+		r.SetBasicAuth(c.cfg.Secret("username"), c.cfg.Secret("password"))
+	case "bearer":
+		r.Header.Set("Authorization", "Bearer "+c.cfg.Secret("token"))
+	case "api_key_header":
+		r.Header.Set(c.keyName, c.cfg.Secret("api_key"))
+	case "oauth2_client_credentials":
+		flow := providers.OAuthFlow{
+			TokenURL:     c.cfg.String("token_url"),
+			ClientID:     c.cfg.String("client_id"),
+			ClientSecret: c.cfg.Secret("client_secret"),
+			Scopes:       c.cfg.StringList("scopes"),
+		}
+		if aud := strings.TrimSpace(c.cfg.String("audience")); aud != "" {
+			flow.EndpointParams = url.Values{"audience": {aud}}
+		}
+		tok, err := c.cfg.Token(ctx, name, flow)
+		if err != nil {
+			return nil, providers.Classify(name, err)
+		}
+		tok.SetAuthHeader(r)
+	}
+	return r, nil
+}
+
+// statusError classifies an unexpected status, quoting the start of a textual
+// body (redacted) as the upstream reason.
+func (c *conn) statusError(resp *http.Response, body []byte, want int) *providers.Error {
+	detail := ""
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); strings.HasPrefix(mt, "text/") ||
+		strings.Contains(mt, "json") || strings.Contains(mt, "xml") {
+		detail = strings.Join(strings.Fields(string(body)), " ")
+		if len(detail) > 200 {
+			detail = detail[:200] + "…"
+		}
+	}
+	detail = c.cfg.Redact(detail)
+	e := providers.StatusError(name, resp, detail)
+	switch {
+	case e.Code == providers.CodeNotFound:
+		e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404); check base_url and verify_path", name, c.cfg.Redact(c.target.Path))
+	case want != 0 && resp.StatusCode < 400:
+		e.Message = fmt.Sprintf("%s: the server answered HTTP %d, expected %d", name, resp.StatusCode, want)
+		if detail != "" {
+			e.Message += ": " + detail
+		}
+	}
+	return e
+}
