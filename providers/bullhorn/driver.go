@@ -3,6 +3,8 @@ package bullhorn
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +20,48 @@ func (Driver) Name() string { return "bullhorn" }
 // Spec returns the bullhorn fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks the URLs and that a password or refresh token is set, and
+// returns a Conn for cfg. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	if cfg.Secret("api_password") == "" && cfg.Secret("refresh_token") == "" {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "bullhorn: set api_password (programmatic login) or refresh_token")
+	}
+	c := &conn{cfg: cfg}
+	var err error
+	if c.loginInfoURL, err = checkURL("login_info_url", cfg.String("login_info_url")); err != nil {
+		return nil, err
+	}
+	if v := cfg.String("oauth_url"); v != "" {
+		if c.oauthURL, err = checkURL("oauth_url", v); err != nil {
+			return nil, err
+		}
+		c.oauthURL = strings.TrimSuffix(strings.TrimSuffix(c.oauthURL, "/authorize"), "/token")
+	}
+	if v := cfg.String("rest_url"); v != "" {
+		if c.restURL, err = checkURL("rest_url", v); err != nil {
+			return nil, err
+		}
+		c.restURL = strings.TrimSuffix(c.restURL, "/login")
+	}
+	return c, nil
+}
+
+// checkURL checks that v is an absolute http(s) URL and returns it without a
+// trailing slash.
+func checkURL(field, v string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return "", providers.Errorf(providers.CodeInvalidConfig, "bullhorn: %s must be an absolute https URL", field)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // conn is one opened bullhorn connection.
 type conn struct {
-	cfg providers.Config
+	cfg          providers.Config
+	loginInfoURL string
+	oauthURL     string // configured, without trailing slash; "" to ask loginInfo
+	restURL      string // configured REST login base, without trailing slash; "" to ask loginInfo
 }
 
 // Close releases nothing: the HTTP client is shared.
