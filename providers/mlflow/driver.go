@@ -3,6 +3,8 @@ package mlflow
 
 import (
 	"context"
+	"net/url"
+	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -18,14 +20,35 @@ func (Driver) Name() string { return "mlflow" }
 // Spec returns the mlflow fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open checks tracking_uri and the auth settings. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	raw := strings.TrimSpace(cfg.String("tracking_uri"))
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		hint := ""
+		if strings.HasPrefix(raw, "databricks") {
+			hint = " (for Databricks use the workspace URL, https://<workspace>.cloud.databricks.com, with a bearer token)"
+		}
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"mlflow: tracking_uri must be the http or https URL of the tracking server%s", hint)
+	}
+	if u.User != nil {
+		return nil, providers.Errorf(providers.CodeInvalidConfig,
+			"mlflow: tracking_uri must not contain a user name or password; use auth_type basic")
+	}
+	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
+	auth := cfg.String("auth_type")
+	if auth == "" {
+		auth = "none"
+	}
+	return &conn{cfg: cfg, root: strings.TrimRight(u.String(), "/"), auth: auth}, nil
 }
 
 // conn is one opened mlflow connection.
 type conn struct {
-	cfg providers.Config
+	cfg  providers.Config
+	root string // tracking_uri without a trailing slash
+	auth string // auth_type
 }
 
 // Close releases nothing: the HTTP client is shared.

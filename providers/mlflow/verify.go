@@ -1,0 +1,109 @@
+package mlflow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+const name = "mlflow"
+
+// searchPath is the experiments search endpoint of the MLflow REST API.
+const searchPath = "/api/2.0/mlflow/experiments/search"
+
+var _ providers.Verifier = (*conn)(nil)
+
+// Verify searches experiments with max_results 1: the cheapest call that
+// needs the credentials (unlike /health).
+func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
+		defer cancel()
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+searchPath, bytes.NewReader([]byte(`{"max_results":1}`)))
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: tracking_uri is invalid", name)
+	}
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Accept", "application/json")
+	switch c.auth {
+	case "bearer":
+		r.Header.Set("Authorization", "Bearer "+c.cfg.Secret("token"))
+	case "basic":
+		r.SetBasicAuth(c.cfg.String("username"), c.cfg.Secret("password"))
+	}
+	resp, err := c.cfg.Client().Do(r)
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.apiError(resp, body)
+	}
+	var out struct {
+		Experiments []struct {
+			ID   string `json:"experiment_id"`
+			Name string `json:"name"`
+		} `json:"experiments"`
+		NextPageToken string `json:"next_page_token"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, providers.Errorf(providers.CodeProviderError,
+			"%s: %s answered HTTP 200 but not with MLflow JSON; is this an MLflow tracking server?", name, searchPath)
+	}
+	details := map[string]any{
+		"experiments_visible": len(out.Experiments),
+		"more_experiments":    out.NextPageToken != "",
+	}
+	if len(out.Experiments) > 0 {
+		details["first_experiment"] = out.Experiments[0].Name
+	}
+	return &providers.VerifyResult{Details: details}, nil
+}
+
+// apiError classifies an MLflow error answer ({"error_code", "message"}), or
+// the plain-text answers of the basic-auth app.
+func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
+	var me struct {
+		Code    string `json:"error_code"`
+		Message string `json:"message"`
+	}
+	isJSON := json.Unmarshal(body, &me) == nil
+	detail := me.Message
+	if me.Code != "" {
+		detail = me.Code + ": " + me.Message
+	} else if t := strings.TrimSpace(string(body)); !isJSON && len(t) < 300 && !strings.HasPrefix(t, "<") &&
+		strings.HasPrefix(resp.Header.Get("Content-Type"), "text/") {
+		detail = t // the basic-auth app's "You are not authenticated..."
+	}
+	detail = c.cfg.Redact(strings.Join(strings.Fields(detail), " "))
+	e := providers.StatusError(name, resp, detail)
+	switch {
+	case me.Code == "UNAUTHENTICATED":
+		e.Code = providers.CodeAuthFailed
+	case me.Code == "PERMISSION_DENIED":
+		e.Code = providers.CodePermissionDenied
+	case me.Code == "RESOURCE_DOES_NOT_EXIST" || me.Code == "ENDPOINT_NOT_FOUND" ||
+		resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		e.Code = providers.CodeNotFound
+		e.Message = fmt.Sprintf("%s: %s answered HTTP %d; is this an MLflow tracking server? Check tracking_uri", name, searchPath, resp.StatusCode)
+		if detail != "" && me.Code != "" {
+			e.Message += " (" + detail + ")"
+		}
+	case me.Code == "REQUEST_LIMIT_EXCEEDED":
+		e.Code = providers.CodeRateLimited
+		e.Retryable = true
+	}
+	return e
+}
