@@ -4,6 +4,8 @@ package s3
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -18,14 +20,27 @@ func (Driver) Name() string { return "s3" }
 // Spec returns the s3 fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open validates cfg and builds the S3 client. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	o, err := clientOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	endpoint, err := resolveEndpoint(ctx, o, cfg.String("bucket"))
+	if err != nil {
+		return nil, err
+	}
+	return &conn{cfg: cfg, client: s3.New(o), bucket: cfg.String("bucket"), region: o.Region, endpoint: endpoint}, nil
 }
 
 // conn is one opened s3 connection.
 type conn struct {
-	cfg providers.Config
+	cfg    providers.Config
+	client *s3.Client
+	bucket string
+	region string
+	// endpoint is the bucket's URL as the SDK resolves it, for details and messages.
+	endpoint string
 }
 
 // Close releases nothing: the HTTP client is shared.
