@@ -4,6 +4,8 @@ package sftp
 import (
 	"context"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -18,14 +20,32 @@ func (Driver) Name() string { return "sftp" }
 // Spec returns the sftp fields.
 func (Driver) Spec() providers.Spec { return spec }
 
-// Open returns a Conn for cfg. It does no network I/O.
+// Open validates cfg, parses the private key and the host key pin. It does no
+// network I/O. A connection without a pin opens, but Verify refuses to log in
+// and names the key the server presents, so the user can pin it: trust is
+// never implicit.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	return &conn{cfg: cfg}, nil
+	addr, err := address(cfg)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := authMethods(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pins, err := parsePins(cfg.String("host_key_fingerprint"))
+	if err != nil {
+		return nil, err
+	}
+	return &conn{cfg: cfg, addr: addr, auth: auth, pins: pins}, nil
 }
 
 // conn is one opened sftp connection.
 type conn struct {
-	cfg providers.Config
+	cfg  providers.Config
+	addr string
+	auth []ssh.AuthMethod
+	pins pins
 }
 
 // Close releases nothing: the HTTP client is shared.
