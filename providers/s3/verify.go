@@ -86,6 +86,8 @@ func (c *conn) classify(err error) *providers.Error {
 	case code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" || code == "InvalidToken" ||
 		code == "ExpiredToken" || code == "TokenRefreshRequired" || code == "InvalidSecurity":
 		return mk(providers.CodeAuthFailed, "s3: the credentials were rejected (%s); check access_key_id, secret_access_key and session_token", detail)
+	case code == "RequestTimeTooSkewed":
+		return mk(providers.CodeProviderError, "s3: the service refused the request because this server's clock differs too much from its own (%s)", detail)
 	case code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" || status == http.StatusMovedPermanently ||
 		(region != "" && region != c.region && status == http.StatusBadRequest):
 		if region != "" {

@@ -245,6 +245,17 @@ func TestVerify(t *testing.T) {
 			secrets:  goodKeys, code: providers.CodePermissionDenied, contains: "AccessDenied",
 		},
 		{
+			name: "clock skew",
+			setup: func(f *fakeS3) {
+				f.override = func(w http.ResponseWriter, r *http.Request) bool {
+					s3Error(w, r, http.StatusForbidden, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+					return true
+				}
+			},
+			settings: func(u string) map[string]any { return settings(u, "reports", "eu-central-1") },
+			secrets:  goodKeys, code: providers.CodeProviderError, contains: "clock",
+		},
+		{
 			name: "slow down",
 			setup: func(f *fakeS3) {
 				f.override = func(w http.ResponseWriter, r *http.Request) bool {
