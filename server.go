@@ -35,6 +35,7 @@ import (
 
 	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph"
+	"github.com/junctionhq/junction/graph/model"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/builtin"
 	"github.com/junctionhq/junction/providers/netguard"
@@ -121,7 +122,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.ProviderTimeout = dur("JUNCTION_PROVIDER_TIMEOUT", 15*time.Second)
 	c.BlockPrivateNetworks = boolean("JUNCTION_BLOCK_PRIVATE_NETWORKS", false)
 	c.CookieSecure = boolean("JUNCTION_COOKIE_SECURE", false)
-	c.ComplexityLimit = num("JUNCTION_GRAPHQL_COMPLEXITY_LIMIT", 1000)
+	c.ComplexityLimit = num("JUNCTION_GRAPHQL_COMPLEXITY_LIMIT", 50000)
 	c.ParserTokenLimit = num("JUNCTION_GRAPHQL_TOKEN_LIMIT", 15000)
 	c.QueryCacheSize = num("JUNCTION_GRAPHQL_QUERY_CACHE_SIZE", 1000)
 	c.APQCacheSize = num("JUNCTION_GRAPHQL_APQ_CACHE_SIZE", 1000)
@@ -402,7 +403,17 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) http.Handler {
 }
 
 func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.Handler {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: res}))
+	gc := graph.Config{Resolvers: res}
+	// A page costs its fields times the rows it may return, so the
+	// complexity limit bounds real work, not just query size.
+	gc.Complexity.Query.Connections = func(child int, _ *string, _ *model.ConnectionSort, _ *model.SortOrder, limit, _ *int, _ *string) int {
+		n := resolvers.DefaultLimit
+		if limit != nil && *limit > 0 {
+			n = *limit
+		}
+		return 1 + child*n
+	}
+	srv := handler.New(graph.NewExecutableSchema(gc))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
@@ -417,10 +428,16 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 	return srv
 }
 
-// limitBody caps request bodies; a larger body fails to read.
+// limitBody caps request bodies: a declared length over the cap is refused
+// with 413 before reading; an undeclared one fails to read past the cap.
 func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength > n {
+				rest.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{
+					"detail": fmt.Sprintf("Request body too large (limit %d bytes)", n), "code": "payload_too_large"})
+				return
+			}
 			if r.Body != nil {
 				r.Body = http.MaxBytesReader(w, r.Body, n)
 			}

@@ -104,6 +104,8 @@ type FieldError struct {
 func (s Spec) Validate(config map[string]any, secrets map[string]string) (map[string]any, []FieldError) {
 	var errs []FieldError
 	out := make(map[string]any, len(config))
+	// A field with a wrong type is reported once, not also as missing.
+	bad := map[string]bool{}
 	for _, k := range sortedKeys(config) {
 		f, ok := s.Field(k)
 		if !ok || f.Secret {
@@ -118,6 +120,7 @@ func (s Spec) Validate(config map[string]any, secrets map[string]string) (map[st
 		if fe != nil {
 			fe.Loc = []string{"config", k}
 			errs = append(errs, *fe)
+			bad[k] = true
 			continue
 		}
 		if v != nil {
@@ -143,7 +146,7 @@ func (s Spec) Validate(config map[string]any, secrets map[string]string) (map[st
 		}
 	}
 	for _, f := range s.Fields {
-		if !s.required(f, out) {
+		if !s.required(f, out) || bad[f.Name] {
 			continue
 		}
 		if f.Secret {

@@ -23,20 +23,22 @@ type Principal struct {
 	User   User
 }
 
-// Authenticate returns the tenant and user owning token, or ErrNotFound.
+// Authenticate returns the tenant and user owning token, or ErrNotFound. It
+// is one statement: it runs on every request.
 func (s *Store) Authenticate(ctx context.Context, token string) (*Principal, error) {
-	var t APIToken
-	if err := s.db.NewSelect().Model(&t).Where("token_sha256 = ?", HashToken(token)).Scan(ctx); err != nil {
+	var row struct {
+		UserID, TenantID, UserName, Email, Role, TenantName string
+	}
+	err := s.db.NewRaw(`SELECT u.id AS user_id, u.tenant_id, u.name AS user_name, u.email, u.role, t.name AS tenant_name
+		FROM api_tokens k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = k.tenant_id
+		WHERE k.token_sha256 = ?`, HashToken(token)).Scan(ctx, &row)
+	if err != nil {
 		return nil, wrap("authenticate", notFound(err))
 	}
-	p := new(Principal)
-	if err := s.db.NewSelect().Model(&p.User).Where("id = ?", t.UserID).Scan(ctx); err != nil {
-		return nil, wrap("authenticate", notFound(err))
-	}
-	if err := s.db.NewSelect().Model(&p.Tenant).Where("id = ?", t.TenantID).Scan(ctx); err != nil {
-		return nil, wrap("authenticate", notFound(err))
-	}
-	return p, nil
+	return &Principal{
+		Tenant: Tenant{ID: row.TenantID, Name: row.TenantName},
+		User:   User{ID: row.UserID, TenantID: row.TenantID, Name: row.UserName, Email: row.Email, Role: row.Role},
+	}, nil
 }
 
 // TenantCount returns how many tenants exist.
