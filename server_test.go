@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/url"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +42,9 @@ func (l *lockedBuffer) String() string {
 // queryCounter counts SQL statements that read the users table.
 type queryCounter struct{ users atomic.Int64 }
 
-func (q *queryCounter) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context { return ctx }
+func (q *queryCounter) BeforeQuery(ctx context.Context, e *bun.QueryEvent) context.Context {
+	return ctx
+}
 func (q *queryCounter) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 	if strings.Contains(e.Query, `FROM "users"`) {
 		q.users.Add(1)
@@ -167,6 +169,5 @@ func (e *env) errCode(token, query string, vars map[string]any) (string, []any) 
 	code, _ := r.Errors[0].Extensions["code"].(string)
 	return code, fields
 }
-
 
 func urlEscape(s string) string { return url.QueryEscape(s) }
