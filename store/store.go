@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
@@ -49,10 +50,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	var db *bun.DB
 	switch {
 	case strings.HasPrefix(o.DatabaseURL, "postgres://"), strings.HasPrefix(o.DatabaseURL, "postgresql://"):
-		sqldb, err := sql.Open("pgx", o.DatabaseURL)
+		pgcfg, err := pgx.ParseConfig(o.DatabaseURL)
 		if err != nil {
-			return nil, fmt.Errorf("store: open postgres: %w", err)
+			return nil, fmt.Errorf("store: JUNCTION_DATABASE_URL: %w", err)
 		}
+		if !strings.Contains(o.DatabaseURL, "default_query_exec_mode") {
+			// Bun inlines every argument into the SQL text, so pgx's default
+			// statement cache would prepare (and evict) one statement per
+			// distinct value; the simple protocol sends each query once.
+			// BenchmarkPostgresExecMode measures the difference.
+			pgcfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		}
+		sqldb := stdlib.OpenDB(*pgcfg)
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(10)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -77,7 +86,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("store: unsupported JUNCTION_DATABASE_URL scheme (want postgres:// or empty for SQLite)")
 	}
-	_ = stdlib.GetDefaultDriver() // the pgx database/sql driver is registered by importing stdlib
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)

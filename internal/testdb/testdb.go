@@ -86,9 +86,19 @@ func Open(t testing.TB, db DB, key string) *store.Store {
 // SQLitePath is where the store keeps the SQLite file for db.
 func SQLitePath(db DB) string { return filepath.Join(db.DataDir, "junction.db") }
 
+// FreshSchema returns a JUNCTION_TEST_DATABASE_URL with its search_path set
+// to a new schema dropped when tb ends; it skips tb when the variable is unset.
+func FreshSchema(tb testing.TB) string {
+	u := os.Getenv("JUNCTION_TEST_DATABASE_URL")
+	if u == "" {
+		tb.Skip("set JUNCTION_TEST_DATABASE_URL to run this against PostgreSQL")
+	}
+	return freshSchema(tb, u)
+}
+
 // freshSchema creates a schema for this test and returns base with its
 // search_path pointing there.
-func freshSchema(t *testing.T, base string) string {
+func freshSchema(t testing.TB, base string) string {
 	t.Helper()
 	name := "t_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_", " ", "_").Replace(t.Name()))
 	if len(name) > 40 {
