@@ -2,8 +2,17 @@ package providers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -15,9 +24,19 @@ type TokenStore interface {
 	// LoadToken returns the token currently stored, or nil when none is.
 	LoadToken(ctx context.Context) (*oauth2.Token, error)
 	// SaveToken stores next if the stored token is still prev (compare-and-swap
-	// on the connection's version). It returns ErrTokenConflict when another
-	// writer got there first; the caller then reloads.
+	// on the connection's version; prev is nil when nothing was stored). It
+	// returns ErrTokenConflict when another writer got there first; the caller
+	// then reloads.
 	SaveToken(ctx context.Context, prev, next *oauth2.Token) error
+}
+
+// TokenKeyer is optionally implemented by a TokenStore to name the connection
+// it stores for (for example tenant and connection id). Stores with one key
+// share the in-process cache and de-duplication, so concurrent requests for
+// one connection make one token call even when each builds its own store.
+// Without it, a store is identified by its pointer.
+type TokenKeyer interface {
+	TokenKey() string
 }
 
 // ErrTokenConflict is returned by TokenStore.SaveToken when the stored token
@@ -25,62 +44,443 @@ type TokenStore interface {
 var ErrTokenConflict = errors.New("oauth token changed concurrently")
 
 // OAuthFlow describes how to obtain an access token. With RefreshToken set it
-// is the refresh-token grant; otherwise the client-credentials grant.
+// is the refresh-token grant; otherwise the client-credentials grant (whose
+// grant_type EndpointParams may override, e.g. for a JWT bearer assertion).
 type OAuthFlow struct {
-	TokenURL       string
-	ClientID       string
-	ClientSecret   string
-	Scopes         []string
-	RefreshToken   string
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
+	Scopes       []string
+	// RefreshToken is the connection's refresh token. Once a refreshed token
+	// carrying a rotated refresh token has been stored, the stored one is
+	// used instead.
+	RefreshToken string
+	// EndpointParams are extra form fields of the client-credentials grant.
 	EndpointParams url.Values
-	AuthStyle      oauth2.AuthStyle
+	// EndpointParamsFunc, when set, computes extra form fields each time a
+	// token call is actually made (a freshly signed JWT assertion); they are
+	// added to EndpointParams. Set Identity with it.
+	EndpointParamsFunc func() (url.Values, error)
+	// Identity, when set, stands for EndpointParams and EndpointParamsFunc in
+	// the cache key: set it when those change on every call, to what
+	// identifies the grant (issuer, subject and a hash of the signing key).
+	// It is hashed, never kept.
+	Identity  string
+	AuthStyle oauth2.AuthStyle
+	// Rejected is an access token the provider just refused (HTTP 401): a
+	// cached or stored token equal to it is not reused, so the call refreshes.
+	// Concurrent callers that saw the same rejection still make one call.
+	Rejected string
 }
 
-// OAuth is the process-wide token machinery: it de-duplicates concurrent
-// refreshes and caches tokens until shortly before expiry.
-type OAuth struct{}
+// Token lifetimes.
+const (
+	// refreshAhead is how long before its expiry a token is refreshed.
+	refreshAhead = 60 * time.Second
+	// defaultLifetime is assumed when a token endpoint gives no expires_in,
+	// so such tokens are still refreshed now and then.
+	defaultLifetime = 10 * time.Minute
+	// flightTimeout bounds a token call when neither the caller's context
+	// nor Config.Timeout does.
+	flightTimeout = 30 * time.Second
+	// maxCached is the cache size above which expired entries are dropped.
+	maxCached = 1024
+)
+
+// OAuth is the process-wide token machinery: it caches tokens until shortly
+// before expiry, makes one token call for concurrent callers of one
+// connection, and writes refreshed tokens back through Config.Tokens. The
+// zero value is ready to use.
+type OAuth struct {
+	mu      sync.Mutex
+	tokens  map[string]*cachedToken
+	flights map[string]*flight
+	now     func() time.Time // tests replace it
+}
+
+type cachedToken struct {
+	tok *oauth2.Token
+	// unsaved is set when the token could not be written back; prev is what
+	// the store held then. The next call retries the save first.
+	unsaved bool
+	prev    *oauth2.Token
+}
+
+type flight struct {
+	done    chan struct{}
+	waiters int // callers waiting on it, under OAuth.mu; tests read it
+	tok     *oauth2.Token
+	err     error
+}
 
 // NewOAuth returns the process-wide token machinery.
 func NewOAuth() *OAuth { return &OAuth{} }
 
-// Token returns a valid access token for flow, refreshing ahead of expiry and
-// writing refreshed tokens back through c.Tokens. An invalid_grant answer
-// becomes CodeAuthFailed with a message saying the connection must be
-// re-authorised.
+// Token returns a valid access token for flow. A cached token is reused until
+// 60 s before it expires; then the stored token is used if another process
+// already refreshed it, and otherwise the token endpoint is called once for
+// all concurrent callers, through the guarded client and within ctx's
+// deadline. A refreshed token keeps the old refresh token when the provider
+// sends none and is written back through c.Tokens with compare-and-swap; on a
+// conflict the stored token wins. An invalid_grant answer becomes
+// CodeAuthFailed with a message saying the connection must be re-authorised.
+//
+// With c.OAuth nil nothing is cached in memory; with c.Tokens nil nothing is
+// loaded or saved. The returned token is the caller's to modify.
 func (c Config) Token(ctx context.Context, provider string, flow OAuthFlow) (*oauth2.Token, error) {
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.Client())
-	var src oauth2.TokenSource
-	if flow.RefreshToken != "" {
-		cfg := &oauth2.Config{ClientID: flow.ClientID, ClientSecret: flow.ClientSecret, Scopes: flow.Scopes,
-			Endpoint: oauth2.Endpoint{TokenURL: flow.TokenURL, AuthStyle: flow.AuthStyle}}
-		src = cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: flow.RefreshToken})
-	} else {
-		cfg := &clientcredentials.Config{ClientID: flow.ClientID, ClientSecret: flow.ClientSecret, Scopes: flow.Scopes,
-			TokenURL: flow.TokenURL, EndpointParams: flow.EndpointParams, AuthStyle: flow.AuthStyle}
-		src = cfg.TokenSource(ctx)
+	if flow.TokenURL == "" {
+		return nil, Errorf(CodeInvalidConfig, "%s: no OAuth token URL is configured", provider)
 	}
-	tok, err := src.Token()
+	o := c.OAuth
+	if o == nil {
+		o = &OAuth{} // one call's worth of machinery: nothing outlives it
+	}
+	tok, err := o.token(ctx, c, provider, flow)
 	if err != nil {
-		return nil, TokenError(provider, err)
+		return nil, err
 	}
-	return tok, nil
+	return copyToken(tok), nil
 }
 
-// TokenError classifies an error from a token endpoint.
+func (o *OAuth) token(ctx context.Context, c Config, provider string, flow OAuthFlow) (*oauth2.Token, error) {
+	key := flowKey(provider, flow, c.Tokens)
+	o.mu.Lock()
+	if e := o.tokens[key]; e != nil && !e.unsaved && o.usable(e.tok, flow.Rejected) {
+		o.mu.Unlock()
+		return e.tok, nil
+	}
+	f := o.flights[key]
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		if o.flights == nil {
+			o.flights = make(map[string]*flight)
+		}
+		o.flights[key] = f
+		// The call outlives a caller that gives up, so the others still get
+		// its result, but not the first caller's deadline.
+		fctx, cancel := flightContext(ctx, c.Timeout)
+		go func() {
+			defer cancel()
+			f.tok, f.err = o.obtain(fctx, c, provider, flow, key)
+			o.mu.Lock()
+			delete(o.flights, key)
+			o.mu.Unlock()
+			close(f.done)
+		}()
+	}
+	f.waiters++
+	o.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.tok, f.err
+	case <-ctx.Done():
+		return nil, Classify(provider, ctx.Err())
+	}
+}
+
+// obtain runs in one flight per key: it decides between the stored token and
+// a token call, and writes a new token back.
+func (o *OAuth) obtain(ctx context.Context, c Config, provider string, flow OAuthFlow, key string) (*oauth2.Token, error) {
+	var stored *oauth2.Token
+	if c.Tokens != nil {
+		t, err := c.Tokens.LoadToken(ctx)
+		if err != nil {
+			return nil, Wrap(CodeProviderError, err, "%s: could not load the stored OAuth token", provider)
+		}
+		stored = t
+	}
+	o.mu.Lock()
+	e := o.tokens[key]
+	o.mu.Unlock()
+	if e != nil && e.unsaved && c.Tokens != nil {
+		// A token refreshed earlier could not be saved: save it now, unless
+		// the store moved on meanwhile (then the store wins).
+		switch err := c.Tokens.SaveToken(ctx, e.prev, e.tok); {
+		case err == nil:
+			stored = e.tok
+			o.put(key, e.tok, false, nil)
+		case errors.Is(err, ErrTokenConflict):
+			o.drop(key)
+			e = nil
+		default:
+			return nil, Wrap(CodeProviderError, err, "%s: the refreshed OAuth token could not be saved; try again", provider)
+		}
+	}
+	if o.usable(stored, flow.Rejected) {
+		o.put(key, stored, false, nil)
+		return stored, nil
+	}
+
+	// The refresh token: the stored one (it may have been rotated by another
+	// process), else the one cached here, else the connection's own.
+	refresh := flow.RefreshToken
+	if refresh != "" {
+		if e != nil && e.tok.RefreshToken != "" {
+			refresh = e.tok.RefreshToken
+		}
+		if stored != nil && stored.RefreshToken != "" {
+			refresh = stored.RefreshToken
+		}
+	}
+	next, err := fetchToken(ctx, c, flow, refresh)
+	if err != nil {
+		pe := TokenError(provider, err)
+		// The token endpoint is down or slow but the current token has not
+		// expired yet: use it rather than fail.
+		if pe.Code != CodeAuthFailed && pe.Code != CodePermissionDenied && pe.Code != CodeInvalidConfig {
+			for _, t := range []*oauth2.Token{stored, entryToken(e)} {
+				if t != nil && t.AccessToken != flow.Rejected && o.clock().Before(t.Expiry) {
+					return t, nil
+				}
+			}
+		}
+		return nil, pe
+	}
+	if next.RefreshToken == "" {
+		next.RefreshToken = refresh
+	}
+	switch {
+	case next.Expiry.IsZero():
+		next.Expiry = o.clock().Add(defaultLifetime)
+	case o.now != nil:
+		// x/oauth2 dates the expiry by the real clock; tests run on another.
+		next.Expiry = o.clock().Add(time.Until(next.Expiry))
+	}
+	if c.Tokens == nil {
+		o.put(key, next, false, nil)
+		return next, nil
+	}
+	prev := stored
+	err = c.Tokens.SaveToken(ctx, prev, next)
+	if errors.Is(err, ErrTokenConflict) {
+		// Another process refreshed meanwhile: its token is the one stored,
+		// so use it. Only when the store holds nothing usable is ours written
+		// over it.
+		cur, lerr := c.Tokens.LoadToken(ctx)
+		switch {
+		case lerr != nil:
+			err = lerr
+		case o.usable(cur, flow.Rejected):
+			o.put(key, cur, false, nil)
+			return cur, nil
+		default:
+			prev = cur
+			err = c.Tokens.SaveToken(ctx, prev, next)
+		}
+	}
+	if err != nil {
+		o.put(key, next, true, prev)
+		return nil, Wrap(CodeProviderError, err, "%s: the refreshed OAuth token could not be saved; try again", provider)
+	}
+	o.put(key, next, false, nil)
+	return next, nil
+}
+
+// fetchToken calls the token endpoint through the guarded client.
+func fetchToken(ctx context.Context, c Config, flow OAuthFlow, refresh string) (*oauth2.Token, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.Client())
+	if refresh != "" {
+		cfg := &oauth2.Config{ClientID: flow.ClientID, ClientSecret: flow.ClientSecret, Scopes: flow.Scopes,
+			Endpoint: oauth2.Endpoint{TokenURL: flow.TokenURL, AuthStyle: flow.AuthStyle}}
+		return cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
+	}
+	params := flow.EndpointParams
+	if flow.EndpointParamsFunc != nil {
+		extra, err := flow.EndpointParamsFunc()
+		if err != nil {
+			return nil, err
+		}
+		params = url.Values{}
+		for k, v := range flow.EndpointParams {
+			params[k] = v
+		}
+		for k, v := range extra {
+			params[k] = v
+		}
+	}
+	cfg := &clientcredentials.Config{ClientID: flow.ClientID, ClientSecret: flow.ClientSecret, Scopes: flow.Scopes,
+		TokenURL: flow.TokenURL, EndpointParams: params, AuthStyle: flow.AuthStyle}
+	return cfg.Token(ctx)
+}
+
+func (o *OAuth) clock() time.Time {
+	if o.now != nil {
+		return o.now()
+	}
+	return time.Now()
+}
+
+// usable reports whether t can be handed out without a token call: it has
+// an access token that was not just rejected and does not expire within
+// refreshAhead. A token without an expiry is not trusted.
+func (o *OAuth) usable(t *oauth2.Token, rejected string) bool {
+	return t != nil && t.AccessToken != "" && t.AccessToken != rejected &&
+		!t.Expiry.IsZero() && o.clock().Before(t.Expiry.Add(-refreshAhead))
+}
+
+func (o *OAuth) put(key string, t *oauth2.Token, unsaved bool, prev *oauth2.Token) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.tokens == nil {
+		o.tokens = make(map[string]*cachedToken)
+	}
+	if len(o.tokens) >= maxCached {
+		now := o.clock()
+		for k, e := range o.tokens {
+			if !e.unsaved && now.After(e.tok.Expiry) {
+				delete(o.tokens, k)
+			}
+		}
+	}
+	o.tokens[key] = &cachedToken{tok: t, unsaved: unsaved, prev: prev}
+}
+
+func (o *OAuth) drop(key string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.tokens, key)
+}
+
+func entryToken(e *cachedToken) *oauth2.Token {
+	if e == nil {
+		return nil
+	}
+	return e.tok
+}
+
+// flightContext keeps ctx's values and deadline but not its cancellation;
+// without a deadline it gets timeout (or flightTimeout).
+func flightContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	base := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(base, dl)
+	}
+	if timeout <= 0 {
+		timeout = flightTimeout
+	}
+	return context.WithTimeout(base, timeout)
+}
+
+// flowKey identifies one grant of one connection: every input that decides
+// the token, secrets included (hashed), so connections that do not share all
+// of them never share a token, plus the store's identity.
+func flowKey(provider string, f OAuthFlow, store TokenStore) string {
+	h := sha256.New()
+	add := func(s string) {
+		binary.Write(h, binary.BigEndian, uint64(len(s)))
+		h.Write([]byte(s))
+	}
+	scopes := slices.Clone(f.Scopes)
+	slices.Sort(scopes)
+	add(provider)
+	add(f.TokenURL)
+	add(f.ClientID)
+	add(f.ClientSecret)
+	add(f.RefreshToken)
+	add(fmt.Sprint(scopes))
+	add(fmt.Sprint(int(f.AuthStyle)))
+	if f.Identity != "" {
+		add("identity:" + f.Identity)
+	} else {
+		add("params:" + f.EndpointParams.Encode())
+	}
+	add(storeIdentity(store))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func storeIdentity(s TokenStore) string {
+	if s == nil {
+		return ""
+	}
+	if k, ok := s.(TokenKeyer); ok {
+		return "key:" + k.TokenKey()
+	}
+	v := reflect.ValueOf(s)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return fmt.Sprintf("ptr:%T:%x", s, v.Pointer())
+	}
+	return fmt.Sprintf("val:%T:%#v", s, s)
+}
+
+func copyToken(t *oauth2.Token) *oauth2.Token {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
+// TokenError classifies an error from a token endpoint. The message names the
+// standard OAuth error code but never the response body.
 func TokenError(provider string, err error) *Error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		switch re.ErrorCode {
 		case "invalid_grant":
-			return Wrap(CodeAuthFailed, err, "%s: the authorisation was revoked or has expired (invalid_grant); re-authorise the connection", provider)
+			return Wrap(CodeAuthFailed, err, "%s: the authorisation was revoked or has expired (invalid_grant); the connection must be re-authorised", provider)
 		case "invalid_client", "unauthorized_client":
 			return Wrap(CodeAuthFailed, err, "%s: the client id or secret was rejected by the token endpoint (%s)", provider, re.ErrorCode)
 		case "invalid_scope":
-			return Wrap(CodePermissionDenied, err, "%s: the requested scopes were refused by the token endpoint", provider)
+			return Wrap(CodePermissionDenied, err, "%s: the requested scopes were refused by the token endpoint (invalid_scope)", provider)
+		case "unsupported_grant_type":
+			return Wrap(CodeInvalidConfig, err, "%s: the token endpoint does not support this grant (unsupported_grant_type); check the token URL and auth mode", provider)
+		case "invalid_request":
+			return Wrap(CodeProviderError, err, "%s: the token endpoint rejected the request (invalid_request)", provider)
 		}
 		if re.Response != nil {
 			return StatusError(provider+" token endpoint", re.Response, "")
 		}
 	}
 	return Classify(provider, err)
+}
+
+// tokenExtraKeys are the token-response fields EncodeToken keeps: the ones
+// drivers read with Token.Extra. Add a key here when a driver needs one.
+var tokenExtraKeys = []string{
+	"instance_url", "id", "issued_at", "signature", // Salesforce
+	"scope", "id_token", "resource", "account_id", "uid", "team_id",
+	"api_domain", "restUrl", "BhRestToken",
+}
+
+// encodedToken is the persisted form of a token.
+type encodedToken struct {
+	AccessToken  string         `json:"access_token"`
+	TokenType    string         `json:"token_type,omitempty"`
+	RefreshToken string         `json:"refresh_token,omitempty"`
+	Expiry       time.Time      `json:"expiry,omitzero"`
+	Extra        map[string]any `json:"extra,omitempty"`
+}
+
+// EncodeToken serialises t for a TokenStore, keeping the token-response
+// fields drivers read with Token.Extra (json.Marshal of an oauth2.Token
+// drops them).
+func EncodeToken(t *oauth2.Token) ([]byte, error) {
+	e := encodedToken{AccessToken: t.AccessToken, TokenType: t.TokenType, RefreshToken: t.RefreshToken, Expiry: t.Expiry}
+	for _, k := range tokenExtraKeys {
+		if v := t.Extra(k); v != nil && v != "" {
+			if e.Extra == nil {
+				e.Extra = map[string]any{}
+			}
+			e.Extra[k] = v
+		}
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode oauth token: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeToken reverses EncodeToken.
+func DecodeToken(b []byte) (*oauth2.Token, error) {
+	var e encodedToken
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("decode oauth token: %w", err)
+	}
+	t := &oauth2.Token{AccessToken: e.AccessToken, TokenType: e.TokenType, RefreshToken: e.RefreshToken, Expiry: e.Expiry}
+	if len(e.Extra) > 0 {
+		t = t.WithExtra(e.Extra)
+	}
+	return t, nil
 }
