@@ -4,6 +4,9 @@ package salesforce
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"net/url"
 	"regexp"
 	"strings"
@@ -59,6 +62,8 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		if c.key, err = jwt.ParseRSAPrivateKeyFromPEM([]byte(cfg.Secret("private_key_pem"))); err != nil {
 			return nil, providers.Errorf(providers.CodeInvalidConfig, "salesforce: private_key_pem is not a PEM-encoded RSA private key (PKCS#1 or PKCS#8)")
 		}
+		sum := sha256.Sum256(x509.MarshalPKCS1PublicKey(&c.key.PublicKey))
+		c.identity = cfg.String("client_id") + "\n" + cfg.String("username") + "\n" + hex.EncodeToString(sum[:])
 	default:
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "salesforce: unknown auth_mode %q", c.mode)
 	}
@@ -85,6 +90,7 @@ type conn struct {
 	instanceURL string // configured instance, or "" to use the token's
 	apiVersion  string // "v62.0"
 	key         *rsa.PrivateKey
+	identity    string // client, user and public-key hash: the JWT grant's cache identity
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -3,6 +3,7 @@ package salesforce
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,35 +22,36 @@ var _ providers.Verifier = (*conn)(nil)
 
 // Verify gets an access token and reads the org's limits
 // (GET {instance}/services/data/{version}/limits), which needs a valid
-// session and counts nothing against the daily quota worth mentioning.
+// session. A cached token the API refuses (INVALID_SESSION_ID) is replaced
+// once.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	tok, err := c.token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	instance, err := c.instance(tok)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, instance+"/services/data/"+c.apiVersion+"/limits", nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: the instance URL is not usable")
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, providers.Classify(name, err)
+	flow := c.flow()
+	var (
+		tok      *oauth2.Token
+		instance string
+		resp     *http.Response
+		body     []byte
+	)
+	for attempt := 0; attempt < 2; attempt++ {
+		var err error
+		if tok, err = c.cfg.Token(ctx, name, flow); err != nil {
+			return nil, c.tokenError(err)
+		}
+		if instance, err = c.instance(tok); err != nil {
+			return nil, err
+		}
+		if resp, body, err = c.get(ctx, instance+"/services/data/"+c.apiVersion+"/limits", tok.AccessToken); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			break
+		}
+		flow.Rejected = tok.AccessToken
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.apiError(resp, body, tok.AccessToken)
@@ -73,80 +75,82 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// token returns an access token for the configured auth mode. Refresh-token
-// and client-credentials tokens go through the shared machinery (cached and
-// written back); JWT bearer tokens are fetched on every call, because the
-// machinery has no JWT grant and Salesforce does not say when they expire.
-func (c *conn) token(ctx context.Context) (*oauth2.Token, error) {
-	flow := providers.OAuthFlow{
-		TokenURL:     c.loginURL + "/services/oauth2/token",
-		ClientID:     c.cfg.String("client_id"),
-		ClientSecret: c.cfg.Secret("client_secret"),
-		AuthStyle:    oauth2.AuthStyleInParams,
+// get sends an authenticated GET and returns the answer with its body read.
+func (c *conn) get(ctx context.Context, u, accessToken string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: the instance URL is not usable")
 	}
-	switch c.mode {
-	case "jwt_bearer":
-		return c.jwtToken(ctx)
-	case "refresh_token":
-		flow.RefreshToken = c.cfg.Secret("refresh_token")
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, nil, providers.Classify(name, err)
 	}
-	return c.cfg.Token(ctx, name, flow)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, providers.Classify(name, err)
+	}
+	return resp, body, nil
 }
 
-// jwtToken runs the OAuth 2.0 JWT bearer flow: an RS256 assertion signed with
-// the connected app's certificate key, exchanged at the login URL.
-func (c *conn) jwtToken(ctx context.Context) (*oauth2.Token, error) {
+// flow is the token grant for the configured auth mode, run by the shared
+// machinery (cached until shortly before expiry, written back, one call for
+// concurrent callers). The JWT bearer grant overrides grant_type and signs a
+// fresh assertion whenever the token endpoint is actually called.
+func (c *conn) flow() providers.OAuthFlow {
+	flow := providers.OAuthFlow{TokenURL: c.loginURL + "/services/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}
+	switch c.mode {
+	case "jwt_bearer":
+		flow.EndpointParams = url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}}
+		flow.EndpointParamsFunc = func() (url.Values, error) {
+			a, err := c.assertion()
+			return url.Values{"assertion": {a}}, err
+		}
+		flow.Identity = c.identity
+	case "refresh_token":
+		flow.RefreshToken = c.cfg.Secret("refresh_token")
+		fallthrough
+	default:
+		flow.ClientID, flow.ClientSecret = c.cfg.String("client_id"), c.cfg.Secret("client_secret")
+	}
+	return flow
+}
+
+// assertion is the RS256 JWT of the OAuth 2.0 JWT bearer flow, signed with
+// the key whose certificate is uploaded to the connected app.
+func (c *conn) assertion() (string, error) {
 	claims := jwt.MapClaims{
 		"iss": c.cfg.String("client_id"),
 		"sub": c.cfg.String("username"),
 		"aud": c.loginURL,
 		"exp": time.Now().Add(3 * time.Minute).Unix(),
 	}
-	assertion, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(c.key)
+	a, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(c.key)
 	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: could not sign the JWT assertion with private_key_pem")
+		return "", providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: could not sign the JWT assertion with private_key_pem")
 	}
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.loginURL+"/services/oauth2/token", strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: the login URL is not usable")
+	return a, nil
+}
+
+// tokenError adds Salesforce's own description to a refused JWT bearer
+// login ("user hasn't approved this consumer", "invalid assertion", ...),
+// which says far more than the OAuth error code.
+func (c *conn) tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if c.mode != "jwt_bearer" || !errors.As(err, &re) {
+		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	var tr struct {
-		AccessToken      string `json:"access_token"`
-		TokenType        string `json:"token_type"`
-		InstanceURL      string `json:"instance_url"`
-		Error            string `json:"error"`
-		ErrorDescription string `json:"error_description"`
-	}
-	_ = json.Unmarshal(body, &tr)
-	if resp.StatusCode != http.StatusOK || tr.AccessToken == "" {
-		desc := c.redact(tr.ErrorDescription, assertion)
-		switch tr.Error {
-		case "invalid_grant", "invalid_client", "invalid_client_id", "unauthorized_client":
-			msg := "salesforce: the JWT bearer login was refused (" + tr.Error + ")"
-			if desc != "" {
-				msg += ": " + desc
-			}
-			return nil, providers.Errorf(providers.CodeAuthFailed, "%s; check client_id, username, the certificate uploaded to the connected app, that the user is pre-authorised, and login_url", msg)
+	switch re.ErrorCode {
+	case "invalid_grant", "invalid_client", "invalid_client_id", "unauthorized_client":
+		why := re.ErrorCode
+		if d := c.redact(re.ErrorDescription); d != "" {
+			why += ": " + d
 		}
-		if resp.StatusCode == http.StatusOK {
-			return nil, providers.Errorf(providers.CodeProviderError, "salesforce: the token endpoint answered without an access token")
-		}
-		return nil, providers.StatusError(name+" token endpoint", resp, desc)
+		return providers.Wrap(providers.CodeAuthFailed, err, "salesforce: the JWT bearer login was refused (%s); check client_id, username, the certificate uploaded to the connected app, that the user is pre-authorised, and login_url", why)
 	}
-	tok := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType}
-	return tok.WithExtra(map[string]any{"instance_url": tr.InstanceURL}), nil
+	return err
 }
 
 // instance is the configured instance URL, else the one the token response

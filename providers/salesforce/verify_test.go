@@ -334,7 +334,28 @@ func TestVerifyAuthModes(t *testing.T) {
 		f.jwtKey, f.username = &other.PublicKey, "integration@example.com"
 		settings := f.settings(map[string]any{"auth_mode": "jwt_bearer", "username": "integration@example.com"})
 		_, _, err := verify(t, context.Background(), settings, map[string]string{"private_key_pem": keyPEM})
-		wantCode(t, err, providers.CodeAuthFailed)
+		pe := wantCode(t, err, providers.CodeAuthFailed)
+		if !strings.Contains(pe.Message, "invalid assertion") || strings.Contains(pe.Message, "PRIVATE KEY") {
+			t.Errorf("message = %s, want Salesforce's description and no key", pe.Message)
+		}
+	})
+	t.Run("jwt bearer token is cached", func(t *testing.T) {
+		f := newFake(t)
+		f.jwtKey, f.username = &key.PublicKey, "integration@example.com"
+		settings := f.settings(map[string]any{"auth_mode": "jwt_bearer", "username": "integration@example.com"})
+		cfg := providertest.Config(t, Driver{}, settings, map[string]string{"private_key_pem": keyPEM})
+		c, err := Driver{}.Open(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if _, err := c.(providers.Verifier).Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+				t.Fatalf("verify %d: %v", i, err)
+			}
+		}
+		if n := f.tokenCalls.Load(); n != 1 {
+			t.Errorf("token calls = %d, want 1", n)
+		}
 	})
 	t.Run("configured instance_url wins over the token's", func(t *testing.T) {
 		f := newFake(t)
@@ -356,6 +377,30 @@ func TestVerifyAuthModes(t *testing.T) {
 			t.Errorf("message leaks the refresh token: %s", pe.Error())
 		}
 	})
+}
+
+// TestVerifyReplacesRefusedToken revokes the cached access token between two
+// verifies: the second sees INVALID_SESSION_ID, refreshes once and succeeds.
+func TestVerifyReplacesRefusedToken(t *testing.T) {
+	f := newFake(t)
+	cfg := providertest.Config(t, Driver{}, f.settings(nil), refreshSecrets())
+	c, err := Driver{}.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.(providers.Verifier)
+	if _, err := v.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+		t.Fatalf("first verify: %v", err)
+	}
+	f.mu.Lock()
+	f.issued = nil
+	f.mu.Unlock()
+	if _, err := v.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+		t.Fatalf("verify after revocation: %v", err)
+	}
+	if n, l := f.tokenCalls.Load(), f.limitsCalls.Load(); n != 2 || l != 3 {
+		t.Errorf("token calls = %d (want 2), limits calls = %d (want 3)", n, l)
+	}
 }
 
 func TestVerifyRotatesRefreshToken(t *testing.T) {
