@@ -3,7 +3,11 @@ package netsuite
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"net/url"
 	"regexp"
 	"strings"
@@ -81,6 +85,12 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		} else {
 			return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: private_key_pem is not a PEM-encoded RSA or EC private key")
 		}
+		pub, err := x509.MarshalPKIXPublicKey(c.key.(crypto.Signer).Public())
+		if err != nil {
+			return nil, providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: private_key_pem holds an unusable key")
+		}
+		sum := sha256.Sum256(pub)
+		c.identity = cfg.String("client_id") + "\n" + cfg.String("certificate_id") + "\n" + hex.EncodeToString(sum[:])
 	default:
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: unknown auth_mode %q", c.mode)
 	}
@@ -109,6 +119,7 @@ type conn struct {
 	tokenURL string
 	key      any // *rsa.PrivateKey or *ecdsa.PrivateKey (M2M)
 	alg      jwt.SigningMethod
+	identity string // client, certificate and public-key hash: the M2M grant's cache identity
 
 	// now, nonce and backoff are fields so tests can fix the signature and
 	// keep retries fast.

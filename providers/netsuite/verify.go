@@ -3,6 +3,7 @@ package netsuite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/oauth2"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -32,20 +34,29 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	var bearer string
-	if c.mode == "oauth2_m2m" {
-		var err error
-		if bearer, err = c.m2mToken(ctx); err != nil {
-			return nil, err
-		}
-	}
 	u, err := url.Parse(c.baseURL + "/services/rest/query/v1/suiteql?limit=1")
 	if err != nil {
 		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: base_url is not usable")
 	}
-	resp, body, err := c.send(ctx, u, verifyQuery, bearer)
-	if err != nil {
-		return nil, err
+	var (
+		bearer, rejected string
+		resp             *http.Response
+		body             []byte
+	)
+	for attempt := 0; attempt < 2; attempt++ {
+		if c.mode == "oauth2_m2m" {
+			// A cached token the API refuses is replaced once.
+			if bearer, err = c.m2mToken(ctx, rejected); err != nil {
+				return nil, err
+			}
+		}
+		if resp, body, err = c.send(ctx, u, verifyQuery, bearer); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusUnauthorized || bearer == "" {
+			break
+		}
+		rejected = bearer
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.apiError(resp, body, bearer)
@@ -92,11 +103,13 @@ func (c *conn) send(ctx context.Context, u *url.URL, body, bearer string) (*http
 			return resp, data, nil
 		}
 		wait := providers.RetryAfter(resp.Header, time.Now())
-		if wait == 0 {
+		if resp.Header.Get("Retry-After") == "" {
 			wait = c.backoff << attempt
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return resp, data, nil // waiting would overrun the deadline
+		if dl, ok := ctx.Deadline(); ok && wait > time.Until(dl)/2 {
+			// Like the shared client: leave the retry at least as long as
+			// the wait, and hand a long Retry-After to the caller now.
+			return resp, data, nil
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -108,13 +121,10 @@ func (c *conn) send(ctx context.Context, u *url.URL, body, bearer string) (*http
 	}
 }
 
+// retryable is the shared client's rule: 429 and 5xx except 501 and 505.
 func retryable(status int) bool {
-	switch status {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+	return status == http.StatusTooManyRequests ||
+		(status >= 500 && status <= 599 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported)
 }
 
 // apiError classifies a REST error. NetSuite answers
@@ -148,12 +158,25 @@ func (c *conn) apiError(resp *http.Response, body []byte, bearer string) *provid
 	return e
 }
 
-// m2mToken runs the OAuth 2.0 client-credentials grant with a signed JWT
-// client assertion (PS256 for RSA keys, ES256/384/512 for EC keys). It is
-// not cached by the shared OAuth machinery: the assertion is new on every
-// call, and the flow has no client secret to tell connections apart, so a
-// token is fetched on every verify.
-func (c *conn) m2mToken(ctx context.Context) (string, error) {
+// m2mFlow is the OAuth 2.0 client-credentials grant with a JWT client
+// assertion (PS256 for RSA keys, ES256/384/512 for EC keys), signed afresh
+// whenever the shared machinery actually calls the token endpoint. Identity
+// names the grant in its cache: client, certificate and key.
+func (c *conn) m2mFlow() providers.OAuthFlow {
+	return providers.OAuthFlow{
+		TokenURL:       c.tokenURL,
+		AuthStyle:      oauth2.AuthStyleInParams,
+		EndpointParams: url.Values{"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}},
+		EndpointParamsFunc: func() (url.Values, error) {
+			a, err := c.assertion()
+			return url.Values{"client_assertion": {a}}, err
+		},
+		Identity: c.identity,
+	}
+}
+
+// assertion signs the client assertion NetSuite's token endpoint expects.
+func (c *conn) assertion() (string, error) {
 	now := c.now()
 	t := jwt.NewWithClaims(c.alg, jwt.MapClaims{
 		"iss":   c.cfg.String("client_id"),
@@ -163,54 +186,43 @@ func (c *conn) m2mToken(ctx context.Context) (string, error) {
 		"exp":   now.Add(5 * time.Minute).Unix(),
 	})
 	t.Header["kid"] = c.cfg.String("certificate_id")
-	assertion, err := t.SignedString(c.key)
+	a, err := t.SignedString(c.key)
 	if err != nil {
 		return "", providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: could not sign the client assertion with private_key_pem")
 	}
-	form := url.Values{
-		"grant_type":            {"client_credentials"},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-		"client_assertion":      {assertion},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.tokenURL, strings.NewReader(form.Encode()))
+	return a, nil
+}
+
+// m2mToken returns an access token from the shared machinery (cached until
+// shortly before expiry). rejected is a token the API just refused.
+func (c *conn) m2mToken(ctx context.Context, rejected string) (string, error) {
+	flow := c.m2mFlow()
+	flow.Rejected = rejected
+	tok, err := c.cfg.Token(ctx, name, flow)
 	if err != nil {
-		return "", providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: token_url is not usable")
+		return "", c.tokenError(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return "", providers.Classify(name, err)
+	return tok.AccessToken, nil
+}
+
+// tokenError rewrites a refusal by the token endpoint into a message that
+// says what to check for M2M, with NetSuite's own description.
+func (c *conn) tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", providers.Classify(name, err)
+	why := re.ErrorCode
+	if d := c.redact(re.ErrorDescription); d != "" {
+		why += ": " + d
 	}
-	var tr struct {
-		AccessToken      string `json:"access_token"`
-		Error            string `json:"error"`
-		ErrorDescription string `json:"error_description"`
-	}
-	_ = json.Unmarshal(body, &tr)
-	if resp.StatusCode == http.StatusOK && tr.AccessToken != "" {
-		return tr.AccessToken, nil
-	}
-	desc := c.redact(tr.ErrorDescription, assertion)
-	why := tr.Error
-	if desc != "" {
-		why += ": " + desc
-	}
-	switch tr.Error {
+	switch re.ErrorCode {
 	case "invalid_grant", "invalid_client", "unauthorized_client", "invalid_request":
-		return "", providers.Errorf(providers.CodeAuthFailed, "netsuite: the token endpoint refused the client assertion (%s); check client_id, certificate_id, the private key, that the M2M certificate mapping is active, and this server's clock", why)
+		return providers.Wrap(providers.CodeAuthFailed, err, "netsuite: the token endpoint refused the client assertion (%s); check client_id, certificate_id, the private key, that the M2M certificate mapping is active, and this server's clock", why)
 	case "invalid_scope":
-		return "", providers.Errorf(providers.CodePermissionDenied, "netsuite: the integration may not use the REST web services scope (%s)", why)
+		return providers.Wrap(providers.CodePermissionDenied, err, "netsuite: the integration may not use the REST web services scope (%s)", why)
 	}
-	if resp.StatusCode == http.StatusOK {
-		return "", providers.Errorf(providers.CodeProviderError, "netsuite: the token endpoint answered without an access token")
-	}
-	return "", providers.StatusError(name+" token endpoint", resp, desc)
+	return err
 }
 
 // redact removes the connection's secrets and the given call-specific

@@ -446,6 +446,37 @@ func TestVerifyM2M(t *testing.T) {
 	}
 }
 
+// TestVerifyM2MTokenReuse checks that the M2M token is cached between
+// verifies and replaced once when the API refuses it.
+func TestVerifyM2MTokenReuse(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	f := newFake(t)
+	f.m2mKey = &key.PublicKey
+	c := open(t, map[string]any{"account_id": account, "auth_mode": "oauth2_m2m", "base_url": f.srv.URL,
+		"client_id": m2mClientID, "certificate_id": certificateID}, map[string]string{"private_key_pem": keyPEM})
+	for i := range 2 {
+		if _, err := c.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+			t.Fatalf("verify %d: %v", i, err)
+		}
+	}
+	if n := f.tokenCalls.Load(); n != 1 {
+		t.Fatalf("token calls after two verifies = %d, want 1 (cached)", n)
+	}
+	f.mu.Lock()
+	clear(f.issued) // NetSuite revokes the token
+	f.mu.Unlock()
+	if _, err := c.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+		t.Fatalf("verify after revocation: %v", err)
+	}
+	if n := f.tokenCalls.Load(); n != 2 {
+		t.Errorf("token calls = %d, want 2 (one refresh after the 401)", n)
+	}
+}
+
 func TestOpen(t *testing.T) {
 	c := open(t, map[string]any{"account_id": "1234567-sb1", "auth_mode": "tba"}, tbaSecrets())
 	if c.realm != "1234567_SB1" || c.baseURL != "https://1234567-sb1.suitetalk.api.netsuite.com" ||
