@@ -28,31 +28,32 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	if s := c.cfg.String("scope"); s != "" {
 		scopes = strings.Fields(s)
 	}
-	tok, err := c.cfg.Token(ctx, name, providers.OAuthFlow{
+	flow := providers.OAuthFlow{
 		TokenURL:     c.tokenURL,
 		ClientID:     c.cfg.String("client_id"),
 		ClientSecret: c.cfg.Secret("client_secret"),
 		RefreshToken: c.cfg.Secret("refresh_token"),
 		Scopes:       scopes,
 		AuthStyle:    oauth2.AuthStyleInParams,
-	})
-	if err != nil {
-		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/api/v2/items/count", nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "rydership: base_url is not usable")
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, providers.Classify(name, err)
+	var (
+		tok  *oauth2.Token
+		resp *http.Response
+		body []byte
+	)
+	// A cached token the API refuses is replaced once.
+	for attempt := 0; attempt < 2; attempt++ {
+		var err error
+		if tok, err = c.cfg.Token(ctx, name, flow); err != nil {
+			return nil, err
+		}
+		if resp, body, err = c.get(ctx, c.baseURL+"/api/v2/items/count", tok.AccessToken); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			break
+		}
+		flow.Rejected = tok.AccessToken
 	}
 	if resp.StatusCode != http.StatusOK {
 		var eb struct {
@@ -76,6 +77,26 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		details["scope"] = s
 	}
 	return &providers.VerifyResult{Details: details}, nil
+}
+
+// get sends an authenticated GET and returns the answer with its body read.
+func (c *conn) get(ctx context.Context, u, accessToken string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "rydership: base_url is not usable")
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, nil, providers.Classify(name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, providers.Classify(name, err)
+	}
+	return resp, body, nil
 }
 
 // redact removes the connection's secrets and the access token from s.

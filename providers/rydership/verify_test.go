@@ -230,6 +230,26 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyReplacesRefusedToken revokes the cached access token between two
+// verifies: the second gets a 401, refreshes once and succeeds.
+func TestVerifyReplacesRefusedToken(t *testing.T) {
+	f := newFake(t)
+	c := providertest.Open(t, Driver{}, f.settings(), secrets())
+	v := c.(providers.Verifier)
+	if _, err := v.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+		t.Fatalf("first verify: %v", err)
+	}
+	f.mu.Lock()
+	clear(f.issued)
+	f.mu.Unlock()
+	if _, err := v.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+		t.Fatalf("verify after revocation: %v", err)
+	}
+	if n, cc := f.tokenCalls.Load(), f.countCalls.Load(); n != 2 || cc != 3 {
+		t.Errorf("token calls = %d (want 2), count calls = %d (want 3)", n, cc)
+	}
+}
+
 func TestVerifyRotatesRefreshToken(t *testing.T) {
 	f := newFake(t)
 	f.rotateTo = "rt-whiplash-0002"
