@@ -46,36 +46,54 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		return nil, err
 	}
 	mode := "password"
-	var tok *oauth2.Token
+	var sess *session
 	if rt := c.cfg.Secret("refresh_token"); rt != "" {
 		mode = "refresh_token"
-		tok, err = c.cfg.Token(ctx, name, providers.OAuthFlow{
+		flow := providers.OAuthFlow{
 			TokenURL:     oauthURL + "/token",
 			ClientID:     c.cfg.String("client_id"),
 			ClientSecret: c.cfg.Secret("client_secret"),
 			RefreshToken: rt,
 			AuthStyle:    oauth2.AuthStyleInParams,
-		})
+		}
+		// The access token is cached by the shared machinery; one that the
+		// REST login refuses is replaced once.
+		for attempt := 0; attempt < 2; attempt++ {
+			tok, err := c.cfg.Token(ctx, name, flow)
+			if err != nil {
+				return nil, err
+			}
+			k.secrets = append(k.secrets, tok.AccessToken, tok.RefreshToken)
+			sess, err = k.restLogin(ctx, restURL, tok.AccessToken)
+			var pe *providers.Error
+			if attempt == 0 && errors.As(err, &pe) && pe.Code == providers.CodeAuthFailed {
+				flow.Rejected = tok.AccessToken
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
 	} else {
-		tok, err = k.passwordLogin(ctx, oauthURL)
+		tok, err := k.passwordLogin(ctx, oauthURL)
+		if err != nil {
+			return nil, err
+		}
+		k.secrets = append(k.secrets, tok.AccessToken, tok.RefreshToken)
+		if sess, err = k.restLogin(ctx, restURL, tok.AccessToken); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	k.secrets = append(k.secrets, tok.AccessToken, tok.RefreshToken)
-	session, err := k.restLogin(ctx, restURL, tok.AccessToken)
-	if err != nil {
-		return nil, err
-	}
-	k.secrets = append(k.secrets, session.BhRestToken)
+	k.secrets = append(k.secrets, sess.BhRestToken)
 	var ping struct {
 		SessionExpires int64 `json:"sessionExpires"`
 	}
-	if err := k.getJSON(ctx, http.MethodGet, session.RestURL+"ping", "ping", map[string]string{"BhRestToken": session.BhRestToken}, &ping); err != nil {
+	if err := k.getJSON(ctx, http.MethodGet, sess.RestURL+"ping", "ping", map[string]string{"BhRestToken": sess.BhRestToken}, &ping); err != nil {
 		return nil, err
 	}
-	details := map[string]any{"auth_mode": mode, "rest_url": session.RestURL}
-	if u, err := url.Parse(session.RestURL); err == nil {
+	details := map[string]any{"auth_mode": mode, "rest_url": sess.RestURL}
+	if u, err := url.Parse(sess.RestURL); err == nil {
 		details["rest_host"] = u.Host
 	}
 	if ping.SessionExpires > 0 {

@@ -392,6 +392,26 @@ func TestTransportErrorsHideQueryStrings(t *testing.T) {
 	}
 }
 
+// TestVerifyReplacesRefusedToken expires the cached access token between two
+// verifies: the REST login refuses it, and the driver refreshes once.
+func TestVerifyReplacesRefusedToken(t *testing.T) {
+	f := newFake(t)
+	c := providertest.Open(t, Driver{}, f.settings(nil), refreshSecrets())
+	v := c.(providers.Verifier)
+	if _, err := v.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+		t.Fatalf("first verify: %v", err)
+	}
+	f.mu.Lock()
+	clear(f.access)
+	f.mu.Unlock()
+	if _, err := v.Verify(context.Background(), providers.VerifyRequest{}); err != nil {
+		t.Fatalf("verify after expiry: %v", err)
+	}
+	if n := f.tokenCalls.Load(); n != 2 {
+		t.Errorf("token calls = %d, want 2", n)
+	}
+}
+
 func TestVerifyRotatesRefreshToken(t *testing.T) {
 	f := newFake(t)
 	cfg := providertest.Config(t, Driver{}, f.settings(nil), refreshSecrets())
