@@ -189,5 +189,3 @@ func TestGoldenFilesUsed(t *testing.T) {
 
 // extraGoldens are golden files written by tests other than the scenario.
 var extraGoldens = []string{}
-
-

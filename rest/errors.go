@@ -43,7 +43,7 @@ func errorResponse(err error) response {
 	}
 	e, internal := resolvers.AsError(err)
 	status, ok := statusOf[e.Code]
-	if internal || !ok {
+	if internal || !ok || e.Code == resolvers.CodeInternal {
 		return response{Status: http.StatusInternalServerError, Internal: true,
 			Body: errorBody{Detail: "Internal server error", Code: string(resolvers.CodeInternal)}}
 	}
