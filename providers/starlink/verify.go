@@ -48,29 +48,31 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	tok, err := c.cfg.Token(ctx, "starlink", providers.OAuthFlow{
+	flow := providers.OAuthFlow{
 		TokenURL:     c.tokenURL,
 		ClientID:     strings.TrimSpace(c.cfg.String("client_id")),
 		ClientSecret: c.cfg.Secret("client_secret"),
 		AuthStyle:    oauth2.AuthStyleInHeader,
-	})
-	if err != nil {
-		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.accountURL, nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "starlink: cannot build the request; check base_url")
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify("starlink", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, providers.Classify("starlink", err)
+	var (
+		tok  *oauth2.Token
+		resp *http.Response
+		body []byte
+	)
+	for attempt := 0; ; attempt++ {
+		var err error
+		if tok, err = c.cfg.Token(ctx, "starlink", flow); err != nil {
+			return nil, err
+		}
+		if resp, body, err = c.getAccount(ctx, tok.AccessToken); err != nil {
+			return nil, err
+		}
+		// A cached token the API refuses (revoked, or expired early) is
+		// replaced once by a freshly minted one, as Starlink's docs advise.
+		if resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
+			break
+		}
+		flow.Rejected = tok.AccessToken
 	}
 	var env envelope
 	isJSON := json.Unmarshal(body, &env) == nil
@@ -107,12 +109,32 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
+// getAccount calls GET /public/v2/account with token and reads the answer.
+func (c *conn) getAccount(ctx context.Context, token string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.accountURL, nil)
+	if err != nil {
+		return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "starlink: cannot build the request; check base_url")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, nil, providers.Classify("starlink", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, providers.Classify("starlink", err)
+	}
+	return resp, body, nil
+}
+
 // statusError classifies a non-200 answer with Starlink's documented meanings.
 func statusError(resp *http.Response, detail string) *providers.Error {
 	e := providers.StatusError("starlink", resp, "")
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		e.Message = "starlink: the access token from the token endpoint was rejected (HTTP 401); check that token_url and base_url belong to the same Starlink API"
+		e.Message = "starlink: a freshly minted access token was rejected (HTTP 401); check that token_url and base_url belong to the same Starlink API"
 	case http.StatusForbidden:
 		e.Message = `starlink: the service account lacks the "Account information, View" permission (HTTP 403, user_lacks_required_permission); an Admin can grant it under Settings > Service Accounts`
 	case http.StatusNotFound:

@@ -31,6 +31,8 @@ type fake struct {
 	srv        *httptest.Server
 	account    func(w http.ResponseWriter, call int)
 	token      func(w http.ResponseWriter)
+	issue      []string // access tokens the token endpoint hands out in turn; the last one repeats
+	last       atomic.Value
 	apiCalls   atomic.Int32
 	tokenCalls atomic.Int32
 }
@@ -38,15 +40,19 @@ type fake struct {
 func newFake(t *testing.T) *fake {
 	f := &fake{
 		account: func(w http.ResponseWriter, _ int) { fmt.Fprint(w, accountAnswer) },
-		token: func(w http.ResponseWriter) {
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"access_token":%q,"expires_in":900,"token_type":"Bearer","scope":"api"}`, testToken)
-		},
+		issue:   []string{testToken},
+	}
+	f.token = func(w http.ResponseWriter) {
+		tok := f.issue[min(int(f.tokenCalls.Load()), len(f.issue))-1]
+		f.last.Store(tok)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":%q,"expires_in":900,"token_type":"Bearer","scope":"api"}`, tok)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/public/v2/account", func(w http.ResponseWriter, r *http.Request) {
 		n := f.apiCalls.Add(1)
-		if r.Method != http.MethodGet || r.Header.Get("Authorization") != "Bearer "+testToken || r.URL.RawQuery != "" {
+		last, _ := f.last.Load().(string)
+		if r.Method != http.MethodGet || r.Header.Get("Authorization") != "Bearer "+last || r.URL.RawQuery != "" {
 			http.Error(w, `{"errors":[{"errorMessage":"unexpected request"}],"isValid":false}`, http.StatusBadRequest)
 			return
 		}
@@ -102,13 +108,15 @@ func TestVerify(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name     string
-		account  func(w http.ResponseWriter, call int)
-		settings map[string]any
-		deadline time.Duration
-		calls    int32
-		wantCode providers.Code
-		check    func(t *testing.T, res *providers.VerifyResult, err *providers.Error)
+		name       string
+		account    func(w http.ResponseWriter, call int)
+		issue      []string
+		settings   map[string]any
+		deadline   time.Duration
+		calls      int32
+		tokenCalls int32 // 1 when zero
+		wantCode   providers.Code
+		check      func(t *testing.T, res *providers.VerifyResult, err *providers.Error)
 	}{
 		{
 			name: "success", calls: 1,
@@ -120,7 +128,20 @@ func TestVerify(t *testing.T) {
 		},
 		{name: "configured account number matches", settings: map[string]any{"account_number": "ACC-511274-31364-54"}, calls: 1},
 		{name: "configured account number differs", settings: map[string]any{"account_number": "ACC-1-2-3"}, calls: 1, wantCode: providers.CodeInvalidConfig},
-		{name: "401", account: func(w http.ResponseWriter, _ int) { w.WriteHeader(http.StatusUnauthorized) }, calls: 1, wantCode: providers.CodeAuthFailed},
+		{name: "401 even with a fresh token", account: func(w http.ResponseWriter, _ int) { w.WriteHeader(http.StatusUnauthorized) },
+			calls: 2, tokenCalls: 2, wantCode: providers.CodeAuthFailed},
+		{
+			name:  "401 on a stale token mints a new one once",
+			issue: []string{"stale-token-0001", "fresh-token-0002"},
+			account: func(w http.ResponseWriter, call int) {
+				if call == 1 {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				fmt.Fprint(w, accountAnswer)
+			},
+			calls: 2, tokenCalls: 2,
+		},
 		{name: "403 user_lacks_required_permission", account: envelopeError(403, "user_lacks_required_permission"), calls: 1, wantCode: providers.CodePermissionDenied,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
 				if !strings.Contains(err.Message, "Account information, View") {
@@ -176,6 +197,9 @@ func TestVerify(t *testing.T) {
 			if tt.account != nil {
 				f.account = tt.account
 			}
+			if tt.issue != nil {
+				f.issue = tt.issue
+			}
 			ctx := context.Background()
 			if tt.deadline > 0 {
 				var cancel context.CancelFunc
@@ -195,8 +219,8 @@ func TestVerify(t *testing.T) {
 			if got := f.apiCalls.Load(); got != tt.calls {
 				t.Errorf("API calls = %d, want %d", got, tt.calls)
 			}
-			if got := f.tokenCalls.Load(); got != 1 {
-				t.Errorf("token calls = %d, want 1", got)
+			if got, want := f.tokenCalls.Load(), max(tt.tokenCalls, 1); got != want {
+				t.Errorf("token calls = %d, want %d", got, want)
 			}
 			if tt.check != nil {
 				tt.check(t, res, pe)
