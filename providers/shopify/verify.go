@@ -33,36 +33,40 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		defer cancel()
 	}
 	token, scopes := c.cfg.Secret("access_token"), []string(nil)
-	if c.mode == "client_credentials" {
-		tok, err := c.cfg.Token(ctx, "shopify", providers.OAuthFlow{
-			TokenURL:     c.tokenURL,
-			ClientID:     strings.TrimSpace(c.cfg.String("client_id")),
-			ClientSecret: c.cfg.Secret("client_secret"),
-			AuthStyle:    oauth2.AuthStyleInParams,
-		})
-		if err != nil {
-			return nil, err
-		}
-		token = tok.AccessToken
-		if s, _ := tok.Extra("scope").(string); s != "" {
-			for _, sc := range strings.Split(s, ",") {
-				if sc = strings.TrimSpace(sc); sc != "" {
-					scopes = append(scopes, sc)
+	flow := providers.OAuthFlow{
+		TokenURL:     c.tokenURL,
+		ClientID:     strings.TrimSpace(c.cfg.String("client_id")),
+		ClientSecret: c.cfg.Secret("client_secret"),
+		AuthStyle:    oauth2.AuthStyleInParams,
+	}
+	var resp *http.Response
+	for attempt := 0; ; attempt++ {
+		if c.mode == "client_credentials" {
+			tok, err := c.cfg.Token(ctx, "shopify", flow)
+			if err != nil {
+				return nil, err
+			}
+			token, scopes = tok.AccessToken, nil
+			if s, _ := tok.Extra("scope").(string); s != "" {
+				for _, sc := range strings.Split(s, ",") {
+					if sc = strings.TrimSpace(sc); sc != "" {
+						scopes = append(scopes, sc)
+					}
 				}
 			}
 		}
-	}
-	body, _ := json.Marshal(map[string]string{"query": shopQuery})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.graphqlURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "shopify: cannot build the request; check shop_domain and base_url")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-Shopify-Access-Token", token)
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify("shopify", err)
+		var err error
+		if resp, err = c.query(ctx, token); err != nil {
+			return nil, err
+		}
+		// A cached client-credentials token the shop refuses (the app was
+		// reinstalled, or the token was revoked) is replaced once.
+		if resp.StatusCode != http.StatusUnauthorized || c.mode != "client_credentials" || attempt > 0 {
+			break
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		flow.Rejected = token
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -106,6 +110,23 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		details["scopes"] = scopes
 	}
 	return &providers.VerifyResult{Details: details}, nil
+}
+
+// query posts the shop query with token.
+func (c *conn) query(ctx context.Context, token string) (*http.Response, error) {
+	body, _ := json.Marshal(map[string]string{"query": shopQuery})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.graphqlURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "shopify: cannot build the request; check shop_domain and base_url")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Shopify-Access-Token", token)
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, providers.Classify("shopify", err)
+	}
+	return resp, nil
 }
 
 // queryCost is extensions.cost of a GraphQL answer.
@@ -203,7 +224,7 @@ func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		if c.mode == "client_credentials" {
-			e.Message = "shopify: the access token obtained with the client credentials was rejected (HTTP 401); check the app is installed on this shop"
+			e.Message = "shopify: a fresh access token obtained with the client credentials was rejected (HTTP 401); check the app is installed on this shop"
 		} else {
 			e.Message = "shopify: the access token was rejected (HTTP 401); check access_token and that the app is still installed"
 		}

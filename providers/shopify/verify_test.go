@@ -36,6 +36,8 @@ type fake struct {
 	wantToken  string
 	graphql    func(w http.ResponseWriter, call int)
 	token      func(w http.ResponseWriter)
+	issue      []string // when set, the access tokens handed out in turn (the last repeats) and expected back
+	last       atomic.Value
 	gqlCalls   atomic.Int32
 	tokenCalls atomic.Int32
 }
@@ -74,7 +76,11 @@ func (f *fake) checkGraphQL(r *http.Request) string {
 	if r.Method != http.MethodPost {
 		return "method " + r.Method
 	}
-	if r.Header.Get("X-Shopify-Access-Token") != f.wantToken {
+	want := f.wantToken
+	if f.issue != nil {
+		want, _ = f.last.Load().(string)
+	}
+	if r.Header.Get("X-Shopify-Access-Token") != want {
 		return "access token header"
 	}
 	if r.Header.Get("Content-Type") != "application/json" {
@@ -292,6 +298,42 @@ func TestVerifyClientCredentials(t *testing.T) {
 		}
 		if !slices.Equal(res.Details["scopes"].([]string), []string{"read_products", "read_orders"}) || res.Details["auth_mode"] != "client_credentials" {
 			t.Errorf("details = %v", res.Details)
+		}
+	})
+	t.Run("401 on a stale token mints a new one once", func(t *testing.T) {
+		f := newFake(t, "")
+		f.issue = []string{"shpat_stale000000000000000000000000001", "shpat_fresh000000000000000000000000002"}
+		f.token = func(w http.ResponseWriter) {
+			tok := f.issue[min(int(f.tokenCalls.Load()), len(f.issue))-1]
+			f.last.Store(tok)
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"access_token":%q,"scope":"read_products","expires_in":86399}`, tok)
+		}
+		f.graphql = func(w http.ResponseWriter, call int) {
+			if call == 1 {
+				http.Error(w, `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`, http.StatusUnauthorized)
+				return
+			}
+			fmt.Fprint(w, shopAnswer)
+		}
+		settings, secrets := f.ccSettings()
+		if _, err := verify(t, context.Background(), settings, secrets); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if f.tokenCalls.Load() != 2 || f.gqlCalls.Load() != 2 {
+			t.Errorf("token calls = %d, GraphQL calls = %d, want 2 and 2", f.tokenCalls.Load(), f.gqlCalls.Load())
+		}
+	})
+	t.Run("401 with a fresh token is auth_failed", func(t *testing.T) {
+		f := newFake(t, ccToken)
+		f.graphql = func(w http.ResponseWriter, _ int) {
+			http.Error(w, `{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`, http.StatusUnauthorized)
+		}
+		settings, secrets := f.ccSettings()
+		_, err := verify(t, context.Background(), settings, secrets)
+		wantCode(t, err, providers.CodeAuthFailed)
+		if f.tokenCalls.Load() != 2 || f.gqlCalls.Load() != 2 {
+			t.Errorf("token calls = %d, GraphQL calls = %d, want 2 and 2", f.tokenCalls.Load(), f.gqlCalls.Load())
 		}
 	})
 	t.Run("invalid client is auth_failed", func(t *testing.T) {
