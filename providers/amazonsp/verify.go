@@ -26,30 +26,34 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	tok, err := c.cfg.Token(ctx, "amazon_sp", providers.OAuthFlow{
+	flow := providers.OAuthFlow{
 		TokenURL:     c.tokenURL,
 		ClientID:     strings.TrimSpace(c.cfg.String("lwa_client_id")),
 		ClientSecret: c.cfg.Secret("lwa_client_secret"),
 		RefreshToken: c.cfg.Secret("refresh_token"),
 		AuthStyle:    oauth2.AuthStyleInParams, // LWA takes the client credentials in the form
-	})
-	if err != nil {
-		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.participationsURL, nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "amazon_sp: cannot build the request; check base_url")
+	var (
+		tok  *oauth2.Token
+		resp *http.Response
+		body []byte
+	)
+	for attempt := 0; ; attempt++ {
+		var err error
+		if tok, err = c.cfg.Token(ctx, "amazon_sp", flow); err != nil {
+			return nil, err
+		}
+		if resp, body, err = c.participations(ctx, tok.AccessToken); err != nil {
+			return nil, err
+		}
+		// A cached access token SP-API refuses is replaced once.
+		if !tokenRejected(resp.StatusCode, parseErrors(body)) || attempt > 0 {
+			break
+		}
+		flow.Rejected = tok.AccessToken
 	}
-	req.Header.Set("x-amz-access-token", tok.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "Junction/1.0 (Language=Go)")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify("amazon_sp", err)
-	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(resp, tok.AccessToken)
+		return nil, c.statusError(resp, parseErrors(body), tok.AccessToken)
 	}
 	var out struct {
 		Payload []struct {
@@ -65,7 +69,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			StoreName string `json:"storeName"`
 		} `json:"payload"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := json.Unmarshal(body, &out); err != nil {
 		return nil, providers.Wrap(providers.CodeProviderError, err, "amazon_sp: the answer was not the expected JSON; check base_url")
 	}
 	var (
@@ -106,32 +110,72 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	}}, nil
 }
 
-// statusError classifies a non-200 answer from its {errors:[{code,message}]}
-// body. SP-API answers a bad access token with 403 Unauthorized, like a
-// missing role, so the message decides between the two.
-func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+// participations calls GET /sellers/v1/marketplaceParticipations with token
+// and reads the answer.
+func (c *conn) participations(ctx context.Context, token string) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.participationsURL, nil)
+	if err != nil {
+		return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "amazon_sp: cannot build the request; check base_url")
+	}
+	req.Header.Set("x-amz-access-token", token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "Junction/1.0 (Language=Go)")
+	resp, err := c.cfg.Client().Do(req)
+	if err != nil {
+		return nil, nil, providers.Classify("amazon_sp", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, providers.Classify("amazon_sp", err)
+	}
+	return resp, body, nil
+}
+
+// spError is one entry of SP-API's {errors:[{code,message,details}]} body.
+type spError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func parseErrors(body []byte) []spError {
 	var doc struct {
-		Errors []struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
+		Errors []spError `json:"errors"`
 	}
 	_ = json.Unmarshal(body, &doc)
-	var parts []string
-	tokenProblem := false
-	for _, e := range doc.Errors {
-		parts = append(parts, strings.TrimPrefix(e.Code+": "+e.Message, ": "))
+	return doc.Errors
+}
+
+// tokenRejected reports an answer refusing the access token itself. SP-API
+// answers a bad access token with 403 Unauthorized, like a missing role, so
+// the message decides.
+func tokenRejected(status int, errs []spError) bool {
+	if status == http.StatusUnauthorized {
+		return true
+	}
+	if status != http.StatusForbidden {
+		return false
+	}
+	for _, e := range errs {
 		if strings.Contains(strings.ToLower(e.Message), "access token") {
-			tokenProblem = true
+			return true
 		}
+	}
+	return false
+}
+
+// statusError classifies a non-200 answer.
+func (c *conn) statusError(resp *http.Response, errs []spError, token string) *providers.Error {
+	var parts []string
+	for _, e := range errs {
+		parts = append(parts, strings.TrimPrefix(e.Code+": "+e.Message, ": "))
 	}
 	detail := c.redact(strings.Join(parts, "; "), token)
 	e := providers.StatusError("amazon_sp", resp, "")
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized || (resp.StatusCode == http.StatusForbidden && tokenProblem):
+	case tokenRejected(resp.StatusCode, errs):
 		e.Code = providers.CodeAuthFailed
-		e.Message = fmt.Sprintf("amazon_sp: the LWA access token was rejected (HTTP %d); check that the refresh token belongs to this application and region", resp.StatusCode)
+		e.Message = fmt.Sprintf("amazon_sp: a fresh LWA access token was rejected (HTTP %d); check that the refresh token belongs to this application and region", resp.StatusCode)
 	case resp.StatusCode == http.StatusForbidden:
 		e.Message = fmt.Sprintf("amazon_sp: access denied (HTTP 403); check that the seller authorised this application, that the app has the Finance and Accounting role, and that region %s is right", c.region)
 	case resp.StatusCode == http.StatusNotFound:

@@ -36,6 +36,8 @@ type fake struct {
 	wantRT     string // the refresh token the LWA call must carry
 	sellers    func(w http.ResponseWriter, call int)
 	token      func(w http.ResponseWriter)
+	issue      []string // when set, the access tokens LWA hands out in turn (the last repeats) and expects back
+	last       atomic.Value
 	apiCalls   atomic.Int32
 	tokenCalls atomic.Int32
 }
@@ -43,15 +45,24 @@ type fake struct {
 func newFake(t *testing.T) *fake {
 	f := &fake{wantRT: testRefresh,
 		sellers: func(w http.ResponseWriter, _ int) { fmt.Fprint(w, participations) },
-		token: func(w http.ResponseWriter) {
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"access_token":%q,"refresh_token":%q,"token_type":"bearer","expires_in":3600}`, testAccess, testRefresh)
-		},
+	}
+	f.token = func(w http.ResponseWriter) {
+		access := testAccess
+		if f.issue != nil {
+			access = f.issue[min(int(f.tokenCalls.Load()), len(f.issue))-1]
+		}
+		f.last.Store(access)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":%q,"refresh_token":%q,"token_type":"bearer","expires_in":3600}`, access, testRefresh)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/sellers/v1/marketplaceParticipations", func(w http.ResponseWriter, r *http.Request) {
 		n := f.apiCalls.Add(1)
-		if r.Method != http.MethodGet || r.Header.Get("x-amz-access-token") != testAccess || r.Header.Get("Authorization") != "" || r.URL.RawQuery != "" {
+		want := testAccess
+		if f.issue != nil {
+			want, _ = f.last.Load().(string)
+		}
+		if r.Method != http.MethodGet || r.Header.Get("x-amz-access-token") != want || r.Header.Get("Authorization") != "" || r.URL.RawQuery != "" {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"errors":[{"code":"InvalidInput","message":"unexpected request"}]}`)
 			return
@@ -99,7 +110,7 @@ func wantCode(t *testing.T, err error, code providers.Code) *providers.Error {
 	return pe
 }
 
-func spError(status int, code, msg string) func(w http.ResponseWriter, _ int) {
+func spErrorAnswer(status int, code, msg string) func(w http.ResponseWriter, _ int) {
 	return func(w http.ResponseWriter, _ int) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("x-amzn-RequestId", "6e0b1f3e-0000-4000-8000-000000000000")
@@ -110,13 +121,15 @@ func spError(status int, code, msg string) func(w http.ResponseWriter, _ int) {
 
 func TestVerify(t *testing.T) {
 	tests := []struct {
-		name     string
-		sellers  func(w http.ResponseWriter, call int)
-		settings map[string]any
-		deadline time.Duration
-		calls    int32
-		wantCode providers.Code
-		check    func(t *testing.T, res *providers.VerifyResult, err *providers.Error)
+		name       string
+		sellers    func(w http.ResponseWriter, call int)
+		issue      []string
+		settings   map[string]any
+		deadline   time.Duration
+		calls      int32
+		tokenCalls int32 // 1 when zero
+		wantCode   providers.Code
+		check      func(t *testing.T, res *providers.VerifyResult, err *providers.Error)
 	}{
 		{
 			name: "success", calls: 1,
@@ -146,19 +159,33 @@ func TestVerify(t *testing.T) {
 				}
 			},
 		},
-		{name: "401", sellers: spError(401, "Unauthorized", "Access to requested resource is denied."), calls: 1, wantCode: providers.CodeAuthFailed},
-		{name: "403 without the role", sellers: spError(403, "Unauthorized", "Access to requested resource is denied."), calls: 1, wantCode: providers.CodePermissionDenied,
+		{name: "401 even with a fresh token", sellers: spErrorAnswer(401, "Unauthorized", "Access to requested resource is denied."),
+			calls: 2, tokenCalls: 2, wantCode: providers.CodeAuthFailed},
+		{name: "403 without the role", sellers: spErrorAnswer(403, "Unauthorized", "Access to requested resource is denied."), calls: 1, wantCode: providers.CodePermissionDenied,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
 				if !strings.Contains(err.Message, "Unauthorized: Access to requested resource is denied.") {
 					t.Errorf("message = %q", err.Message)
 				}
 			}},
-		{name: "403 bad access token", sellers: spError(403, "Unauthorized", "The access token you provided is revoked, malformed or invalid."), calls: 1, wantCode: providers.CodeAuthFailed},
+		{name: "403 bad access token even when fresh", sellers: spErrorAnswer(403, "Unauthorized", "The access token you provided is revoked, malformed or invalid."),
+			calls: 2, tokenCalls: 2, wantCode: providers.CodeAuthFailed},
+		{
+			name:  "403 on a stale access token refreshes once",
+			issue: []string{"Atza|stale-0001", "Atza|fresh-0002"},
+			sellers: func(w http.ResponseWriter, call int) {
+				if call == 1 {
+					spErrorAnswer(403, "Unauthorized", "The access token you provided is revoked, malformed or invalid.")(w, call)
+					return
+				}
+				fmt.Fprint(w, participations)
+			},
+			calls: 2, tokenCalls: 2,
+		},
 		{
 			name: "429 QuotaExceeded with a long Retry-After returns at once",
 			sellers: func(w http.ResponseWriter, call int) {
 				w.Header().Set("Retry-After", "30")
-				spError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")(w, call)
+				spErrorAnswer(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")(w, call)
 			},
 			deadline: time.Second, calls: 1, wantCode: providers.CodeRateLimited,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
@@ -172,7 +199,7 @@ func TestVerify(t *testing.T) {
 			sellers: func(w http.ResponseWriter, call int) {
 				if call == 1 {
 					w.Header().Set("Retry-After", "0")
-					spError(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")(w, call)
+					spErrorAnswer(429, "QuotaExceeded", "You exceeded your quota for the requested resource.")(w, call)
 					return
 				}
 				fmt.Fprint(w, participations)
@@ -181,7 +208,7 @@ func TestVerify(t *testing.T) {
 		},
 		{
 			name:    "secrets echoed in the error body are redacted",
-			sellers: spError(400, "InvalidInput", "bad token "+testAccess+" from "+testRefresh+" and "+testClientSecret),
+			sellers: spErrorAnswer(400, "InvalidInput", "bad token "+testAccess+" from "+testRefresh+" and "+testClientSecret),
 			calls:   1, wantCode: providers.CodeProviderError,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
 				r := providers.Redacted
@@ -197,6 +224,7 @@ func TestVerify(t *testing.T) {
 			if tt.sellers != nil {
 				f.sellers = tt.sellers
 			}
+			f.issue = tt.issue
 			ctx := context.Background()
 			if tt.deadline > 0 {
 				var cancel context.CancelFunc
@@ -216,8 +244,8 @@ func TestVerify(t *testing.T) {
 			if got := f.apiCalls.Load(); got != tt.calls {
 				t.Errorf("API calls = %d, want %d", got, tt.calls)
 			}
-			if got := f.tokenCalls.Load(); got != 1 {
-				t.Errorf("token calls = %d, want 1", got)
+			if got, want := f.tokenCalls.Load(), max(tt.tokenCalls, 1); got != want {
+				t.Errorf("token calls = %d, want %d", got, want)
 			}
 			if tt.check != nil {
 				tt.check(t, res, pe)
