@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -115,7 +116,11 @@ func (h *handler) createConnection(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) getConnectionBySlug(w http.ResponseWriter, r *http.Request) {
-	c, err := h.res.Query().ConnectionBySlug(r.Context(), chi.URLParam(r, "slug"))
+	slug := chi.URLParam(r, "slug")
+	if s, err := url.PathUnescape(slug); err == nil {
+		slug = s
+	}
+	c, err := h.res.Query().ConnectionBySlug(r.Context(), slug)
 	h.connection(w, r, http.StatusOK, c, err, in("path", nil), nil)
 }
 
