@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -86,36 +85,20 @@ func (r *Resolver) verifyConnection(ctx context.Context, id string) (*model.Conn
 	}
 	tokens := &connTokens{store: r.Store, tenantID: c.TenantID, id: c.ID}
 	details, perr := r.check(ctx, drv, r.providerConfig(c.Config, secrets, tokens))
-	at := store.Now()
-	for attempt := 0; ; attempt++ {
-		c.LastVerifiedAt = &at
-		if perr == nil {
-			c.Status, c.VerificationError, c.VerificationErrorCode = string(model.ConnectionStatusActive), nil, nil
-			c.VerificationDetails = details
-		} else {
-			msg, code := perr.Message, verificationCode(perr)
-			c.Status, c.VerificationError, c.VerificationErrorCode = string(model.ConnectionStatusError), &msg, &code
-			c.VerificationDetails = store.JSONMap{}
-		}
-		err = r.Store.UpdateConnection(ctx, c, nil)
-		if errors.Is(err, store.ErrVersionConflict) && attempt < maxCASRetries {
-			// A token refresh or an edit landed meanwhile: record the outcome on
-			// the fresh row unless it was disabled in between.
-			if c, err = r.load(ctx, who, id); err != nil {
-				return nil, err
-			}
-			if c.Status == string(model.ConnectionStatusDisabled) {
-				return nil, errorf(CodeDisabled, "The connection was disabled during the check")
-			}
-			continue
-		}
-		if err != nil {
-			return nil, fromStore(err)
-		}
-		break
+	v := store.Verification{At: store.Now(), Status: string(model.ConnectionStatusActive), Details: details}
+	if perr != nil {
+		msg, code := perr.Message, verificationCode(perr)
+		v = store.Verification{At: v.At, Status: string(model.ConnectionStatusError), Error: &msg, ErrorCode: &code}
+	}
+	err = r.Store.RecordVerification(ctx, c.TenantID, c.ID, v)
+	if errors.Is(err, store.ErrDisabled) {
+		return nil, errorf(CodeDisabled, "The connection was disabled during the check")
+	}
+	if err != nil {
+		return nil, fromStore(err)
 	}
 	if perr != nil {
-		r.Log.InfoContext(ctx, "connection verify failed", "connection_id", c.ID, "provider", c.Provider, "code", *c.VerificationErrorCode)
+		r.Log.InfoContext(ctx, "connection verify failed", "connection_id", c.ID, "provider", c.Provider, "code", *v.ErrorCode)
 	} else {
 		r.Log.InfoContext(ctx, "connection verified", "connection_id", c.ID, "provider", c.Provider)
 	}
@@ -203,7 +186,14 @@ type connTokens struct {
 	id       string
 }
 
-var _ providers.TokenStore = (*connTokens)(nil)
+var (
+	_ providers.TokenStore = (*connTokens)(nil)
+	_ providers.TokenKeyer = (*connTokens)(nil)
+)
+
+// TokenKey names the connection, so every request for it shares one cache
+// entry and one token call.
+func (t *connTokens) TokenKey() string { return t.tenantID + "/" + t.id }
 
 // LoadToken returns the stored token, or nil.
 func (t *connTokens) LoadToken(ctx context.Context) (*oauth2.Token, error) {
@@ -231,7 +221,7 @@ func (t *connTokens) SaveToken(ctx context.Context, prev, next *oauth2.Token) er
 	if cur := decodeToken(secrets[oauthTokenKey]); accessToken(cur) != accessToken(prev) {
 		return providers.ErrTokenConflict
 	}
-	b, err := json.Marshal(next)
+	b, err := providers.EncodeToken(next)
 	if err != nil {
 		return err
 	}
@@ -250,11 +240,11 @@ func decodeToken(s string) *oauth2.Token {
 	if s == "" {
 		return nil
 	}
-	var tok oauth2.Token
-	if json.Unmarshal([]byte(s), &tok) != nil {
+	tok, err := providers.DecodeToken([]byte(s))
+	if err != nil {
 		return nil
 	}
-	return &tok
+	return tok
 }
 
 func accessToken(t *oauth2.Token) string {

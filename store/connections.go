@@ -391,3 +391,37 @@ func decodeCursor(s string) (*cursor, error) {
 	}
 	return c, nil
 }
+
+// Verification is the outcome of a live check.
+type Verification struct {
+	At        time.Time
+	Status    string // "active" or "error"
+	Error     *string
+	ErrorCode *string
+	Details   JSONMap
+}
+
+// RecordVerification stores the outcome of a check on the tenant's
+// connection. It writes only the verification columns, so it never loses a
+// concurrent edit, and it does nothing to a connection disabled meanwhile
+// (ErrDisabled).
+func (s *Store) RecordVerification(ctx context.Context, tenantID, id string, v Verification) error {
+	if v.Details == nil {
+		v.Details = JSONMap{}
+	}
+	res, err := s.db.NewUpdate().Model((*Connection)(nil)).
+		Set("status = ?", v.Status).Set("last_verified_at = ?", v.At).
+		Set("verification_error = ?", v.Error).Set("verification_error_code = ?", v.ErrorCode).
+		Set("verification_details = ?", v.Details).Set("version = version + 1").
+		Where("tenant_id = ? AND id = ? AND status <> 'disabled'", tenantID, id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: record verification: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.GetConnection(ctx, tenantID, id); err != nil {
+			return err
+		}
+		return ErrDisabled
+	}
+	return nil
+}

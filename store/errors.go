@@ -15,6 +15,8 @@ var (
 	ErrSlugTaken = errors.New("slug already in use")
 	// ErrVersionConflict: the row changed since it was read.
 	ErrVersionConflict = errors.New("connection changed concurrently")
+	// ErrDisabled: the connection is disabled.
+	ErrDisabled = errors.New("connection is disabled")
 	// ErrWrongKey: a sealed blob did not open with the key ring.
 	ErrWrongKey = errors.New("credentials do not open with the configured encryption key")
 )
