@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/junctionhq/junction/internal/testdb"
+	"github.com/junctionhq/junction/providers/builtin"
 )
 
 const connectionFields = `id name slug provider config hasCredentials status visibility isDefault isFromTemplate
@@ -36,7 +37,7 @@ func sameValues(t *testing.T, what string, rest, gql any) {
 	if !reflect.DeepEqual(r, g) {
 		rb, _ := json.MarshalIndent(r, "", "  ")
 		gb, _ := json.MarshalIndent(g, "", "  ")
-		t.Errorf("%s differs between REST and GraphQL:\n--- REST\n%s\n--- GraphQL\n%s", what, rb, gb)
+		t.Errorf("%s: values differ:\n--- REST\n%s\n--- expected (GraphQL or registry)\n%s", what, rb, gb)
 	}
 }
 
@@ -102,4 +103,53 @@ func TestCrossSurface(t *testing.T) {
 		}
 		sameValues(t, "providers", specs, e.graphql("alice", `{ providers { `+providerFields+` } }`, nil)["providers"])
 	})
+}
+
+// TestProvidersBody checks GET /providers against the registry itself
+// rather than a golden file, which would change with every spec edit.
+func TestProvidersBody(t *testing.T) {
+	e := newEnv(t, testdb.DB{Name: "sqlite", DataDir: t.TempDir()})
+	r := e.do("bob", "GET", "/providers", "")
+	if r.Status != 200 || r.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET /providers: %d %s", r.Status, r.Header.Get("Content-Type"))
+	}
+	orNull := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	var want []any
+	for _, s := range builtin.Registry().Specs() {
+		fields := []any{}
+		for _, f := range s.Fields {
+			typ := string(f.Type)
+			if f.Secret || typ == "" {
+				typ = "string"
+			}
+			var cond any
+			if f.RequiredWhen != nil {
+				cond = map[string]any{"field": f.RequiredWhen.Field, "values": f.RequiredWhen.Values}
+			}
+			var enum any
+			if f.Enum != nil {
+				enum = f.Enum
+			}
+			fields = append(fields, map[string]any{"name": f.Name, "label": f.Label, "type": typ, "secret": f.Secret,
+				"required": f.Required, "requiredWhen": cond, "default": f.Default, "enum": enum, "target": f.Target, "help": orNull(f.Help)})
+		}
+		emptyIfNil := func(l []string) []string {
+			if l == nil {
+				return []string{}
+			}
+			return l
+		}
+		want = append(want, map[string]any{"name": s.Name, "label": s.Label, "category": s.Category,
+			"authKinds": emptyIfNil(s.AuthKinds), "capabilities": emptyIfNil(s.Capabilities), "fields": fields, "docsNote": orNull(s.DocsNote)})
+	}
+	var got any
+	if err := json.Unmarshal(r.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	sameValues(t, "GET /providers and the registry", got, want)
 }
