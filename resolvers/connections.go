@@ -452,6 +452,7 @@ func (r *Resolver) deleteConnection(ctx context.Context, id string) (bool, error
 	if err := r.Store.DeleteConnection(ctx, who.TenantID, c.ID); err != nil {
 		return false, fromStore(err)
 	}
+	r.connCache().forget(c.ID)
 	r.Log.InfoContext(ctx, "connection deleted", "connection_id", c.ID, "user_id", who.UserID)
 	return true, nil
 }
@@ -480,6 +481,9 @@ func (r *Resolver) setStatus(ctx context.Context, id string, status model.Connec
 		}
 		if err != nil {
 			return nil, fromStore(err)
+		}
+		if status == model.ConnectionStatusDisabled {
+			r.connCache().forget(c.ID)
 		}
 		r.Log.InfoContext(ctx, "connection status changed", "connection_id", c.ID, "status", status, "user_id", who.UserID)
 		return r.getFresh(ctx, who, c.ID)

@@ -6,6 +6,7 @@ package resolvers
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/junctionhq/junction/providers"
@@ -26,4 +27,15 @@ type Resolver struct {
 	OAuth *providers.OAuth
 	// ProviderTimeout bounds every provider call.
 	ProviderTimeout time.Duration
+
+	connsOnce sync.Once
+	conns     *connCache
 }
+
+func (r *Resolver) connCache() *connCache {
+	r.connsOnce.Do(func() { r.conns = newConnCache() })
+	return r.conns
+}
+
+// Close closes every cached provider connection. Call it at shutdown.
+func (r *Resolver) Close() { r.connCache().closeAll() }

@@ -21,19 +21,42 @@ func (r *Resolver) providerConfig(settings map[string]any, secrets map[string]st
 		Tokens: tokens, OAuth: r.OAuth, Timeout: r.ProviderTimeout}
 }
 
-// check opens a driver with cfg and runs its Verifier under the provider
-// timeout. Every message and detail is redacted against the secrets.
-func (r *Resolver) check(ctx context.Context, drv providers.Driver, cfg providers.Config) (map[string]any, *providers.Error) {
+// opener returns an open Conn and a func to call when done with it.
+type opener func(ctx context.Context) (providers.Conn, func(), error)
+
+// fresh opens a Conn used once (dry runs).
+func fresh(drv providers.Driver, cfg providers.Config) opener {
+	return func(ctx context.Context) (providers.Conn, func(), error) {
+		conn, err := drv.Open(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return conn, func() { conn.Close() }, nil
+	}
+}
+
+// cached opens (or reuses) the Conn of a stored connection.
+func (r *Resolver) cached(c *store.Connection, drv providers.Driver, cfg providers.Config) opener {
+	return func(ctx context.Context) (providers.Conn, func(), error) {
+		return r.connCache().get(ctx, c.ID, c.UpdatedAt, func(ctx context.Context) (providers.Conn, error) {
+			return drv.Open(ctx, cfg)
+		})
+	}
+}
+
+// check opens a Conn and runs its Verifier under the provider timeout. Every
+// message and detail is redacted against the secrets.
+func (r *Resolver) check(ctx context.Context, drv providers.Driver, cfg providers.Config, open opener) (map[string]any, *providers.Error) {
 	if r.ProviderTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.ProviderTimeout)
 		defer cancel()
 	}
-	conn, err := drv.Open(ctx, cfg)
+	conn, release, err := open(ctx)
 	if err != nil {
 		return nil, redactErr(providers.Classify(drv.Name(), err), cfg.Secrets)
 	}
-	defer conn.Close()
+	defer release()
 	v, ok := conn.(providers.Verifier)
 	if !ok {
 		return nil, providers.Errorf(providers.CodeUnsupported, "%s connections cannot be verified yet", drv.Name())
@@ -83,8 +106,8 @@ func (r *Resolver) verifyConnection(ctx context.Context, id string) (*model.Conn
 	if err != nil {
 		return nil, err
 	}
-	tokens := &connTokens{store: r.Store, tenantID: c.TenantID, id: c.ID}
-	details, perr := r.check(ctx, drv, r.providerConfig(c.Config, secrets, tokens))
+	cfg := r.providerConfig(c.Config, secrets, &connTokens{store: r.Store, tenantID: c.TenantID, id: c.ID})
+	details, perr := r.check(ctx, drv, cfg, r.cached(c, drv, cfg))
 	v := store.Verification{At: store.Now(), Status: string(model.ConnectionStatusActive), Details: details}
 	if perr != nil {
 		msg, code := perr.Message, verificationCode(perr)
@@ -168,7 +191,8 @@ func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionIn
 		return nil, invalid(errs...)
 	}
 	// Tokens nil: a dry run saves nothing, not even a refreshed token.
-	details, perr := r.check(ctx, drv, r.providerConfig(settings, secrets, nil))
+	cfg := r.providerConfig(settings, secrets, nil)
+	details, perr := r.check(ctx, drv, cfg, fresh(drv, cfg))
 	if perr != nil {
 		code, msg := verificationCode(perr), perr.Message
 		return &model.TestResult{Ok: false, ErrorCode: &code, Error: &msg, Details: map[string]any{}}, nil
