@@ -214,51 +214,69 @@ func (r *Resolver) user(ctx context.Context, id string) (*model.User, error) {
 // not strings are reported as string_type.
 type CreateInput = model.CreateConnectionInput
 
-func (r *Resolver) createConnection(ctx context.Context, in CreateInput) (*model.Connection, error) {
-	who, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
+// createPlan is a create request that passed validation.
+type createPlan struct {
+	drv        providers.Driver
+	cfg        map[string]any
+	secrets    map[string]string
+	slug       string
+	autoSlug   bool
+	visibility model.Visibility
+}
+
+// planCreate validates a create request and reports every problem at once.
+func (r *Resolver) planCreate(in CreateInput) (*createPlan, error) {
 	var errs []FieldError
-	name := in.Name
-	errs = append(errs, checkName([]any{"name"}, name)...)
+	p := &createPlan{autoSlug: true, visibility: model.VisibilityPrivate}
+	errs = append(errs, checkName([]any{"name"}, in.Name)...)
 	drv, ok := r.Providers.Get(string(in.Provider))
 	if !ok {
 		errs = append(errs, enumError([]any{"provider"}, r.Providers.Names()))
 	}
-	slug, autoSlug := "", true
 	if s := in.Slug.Value(); s != nil {
 		errs = append(errs, checkSlug([]any{"slug"}, *s)...)
-		slug, autoSlug = *s, false
+		p.slug, p.autoSlug = *s, false
 	} else {
-		slug = Slugify(name)
+		p.slug = Slugify(in.Name)
 	}
-	visibility := model.VisibilityPrivate
 	if v := in.Visibility.Value(); v != nil {
 		if !v.IsValid() {
 			errs = append(errs, enumError([]any{"visibility"}, enumStrings(model.AllVisibility)))
 		}
-		visibility = *v
+		p.visibility = *v
 	}
-	secrets, serrs := stringMap([]any{"credentials"}, in.Credentials.Value(), false)
+	var serrs []FieldError
+	p.secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value(), false)
 	errs = append(errs, serrs...)
-	var cfg map[string]any
 	if drv != nil {
 		var verrs []FieldError
-		cfg, verrs = validateSpec(drv.Spec(), orEmpty(in.Config.Value()), secrets)
+		p.cfg, verrs = validateSpec(drv.Spec(), orEmpty(in.Config.Value()), p.secrets)
 		errs = append(errs, verrs...)
 	}
 	if len(errs) > 0 {
 		return nil, invalid(errs...)
 	}
+	p.drv = drv
+	return p, nil
+}
+
+func (r *Resolver) createConnection(ctx context.Context, in CreateInput) (*model.Connection, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.planCreate(in)
+	if err != nil {
+		return nil, err
+	}
 	now := store.Now()
 	c := &store.Connection{
-		ID: store.NewID(), TenantID: who.TenantID, Name: name, Slug: slug, Provider: drv.Name(),
-		Config: cfg, Status: string(model.ConnectionStatusNeedsVerification), Visibility: string(visibility),
+		ID: store.NewID(), TenantID: who.TenantID, Name: in.Name, Slug: p.slug, Provider: p.drv.Name(),
+		Config: p.cfg, Status: string(model.ConnectionStatusNeedsVerification), Visibility: string(p.visibility),
 		IsDefault: in.IsDefault.Value() != nil && *in.IsDefault.Value(), VerificationDetails: store.JSONMap{},
 		CreatedAt: now, UpdatedAt: now, CreatedBy: who.UserID, UpdatedBy: who.UserID,
 	}
-	if err := r.Store.InsertConnection(ctx, c, secrets, autoSlug); err != nil {
+	if err := r.Store.InsertConnection(ctx, c, p.secrets, p.autoSlug); err != nil {
 		return nil, fromStore(err)
 	}
 	r.Log.InfoContext(ctx, "connection created", "connection_id", c.ID, "provider", c.Provider, "user_id", who.UserID)

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/junctionhq/junction/graph/model"
-	"github.com/junctionhq/junction/providers"
 )
 
 // This file holds what the REST shim needs beyond the GraphQL operations:
@@ -21,27 +20,8 @@ func (r *Resolver) ValidateCreateConnection(ctx context.Context, in model.Create
 	if _, err := caller(ctx); err != nil {
 		return err
 	}
-	errs := checkName([]any{"name"}, in.Name)
-	drv, ok := r.Providers.Get(string(in.Provider))
-	if !ok {
-		errs = append(errs, enumError([]any{"provider"}, r.Providers.Names()))
-	}
-	if s := in.Slug.Value(); s != nil {
-		errs = append(errs, checkSlug([]any{"slug"}, *s)...)
-	}
-	if v := in.Visibility.Value(); v != nil && !v.IsValid() {
-		errs = append(errs, enumError([]any{"visibility"}, enumStrings(model.AllVisibility)))
-	}
-	secrets, serrs := stringMap([]any{"credentials"}, in.Credentials.Value(), false)
-	errs = append(errs, serrs...)
-	if drv != nil {
-		_, verrs := validateSpec(drv.Spec(), orEmpty(in.Config.Value()), secrets)
-		errs = append(errs, verrs...)
-	}
-	if len(errs) > 0 {
-		return invalid(errs...)
-	}
-	return nil
+	_, err := r.planCreate(in)
+	return err
 }
 
 // ValidateUpdateConnection reports every problem UpdateConnection would
@@ -67,52 +47,6 @@ func (r *Resolver) ValidateTestConnection(ctx context.Context, in model.TestConn
 	if err != nil {
 		return err
 	}
-	var errs []FieldError
-	if idp := in.ConnectionID.Value(); idp != nil {
-		c, err := r.loadForEdit(ctx, who, *idp)
-		if err != nil {
-			return err
-		}
-		if p := in.Provider.Value(); p != nil && string(*p) != c.Provider {
-			errs = append(errs, FieldError{Loc: []any{"provider"}, Msg: "Input should match the stored connection's provider '" + c.Provider + "'", Type: "value_error"})
-		}
-		drv, ok := r.Providers.Get(c.Provider)
-		if !ok {
-			return invalid(errs...)
-		}
-		stored, err := r.Store.OpenSecrets(c)
-		if err != nil {
-			return err
-		}
-		cfgIn := orEmpty(in.Config.Value())
-		if !in.Config.IsSet() {
-			cfgIn = c.Config
-		}
-		merged, sent, serrs := mergeSecrets(stored, in.Credentials.Value())
-		errs = append(errs, serrs...)
-		settings, verrs := validateSpec(drv.Spec(), cfgIn, onlySpecSecrets(merged, sent))
-		errs = append(errs, verrs...)
-		if len(verrs) == 0 {
-			errs = append(errs, targetGuard(drv.Spec(), c.Config, settings, merged, sent)...)
-		}
-	} else {
-		var drv providers.Driver
-		if p := in.Provider.Value(); p == nil {
-			errs = append(errs, FieldError{Loc: []any{"provider"}, Msg: "Field required", Type: "missing"})
-		} else if d, ok := r.Providers.Get(string(*p)); ok {
-			drv = d
-		} else {
-			errs = append(errs, enumError([]any{"provider"}, r.Providers.Names()))
-		}
-		secrets, serrs := stringMap([]any{"credentials"}, in.Credentials.Value(), false)
-		errs = append(errs, serrs...)
-		if drv != nil {
-			_, verrs := validateSpec(drv.Spec(), orEmpty(in.Config.Value()), secrets)
-			errs = append(errs, verrs...)
-		}
-	}
-	if len(errs) > 0 {
-		return invalid(errs...)
-	}
-	return nil
+	_, err = r.planTest(ctx, who, in)
+	return err
 }

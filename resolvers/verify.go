@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph/model"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/store"
@@ -128,30 +129,35 @@ func (r *Resolver) verifyConnection(ctx context.Context, id string) (*model.Conn
 	return r.getFresh(ctx, who, c.ID)
 }
 
-func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionInput) (*model.TestResult, error) {
-	who, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var (
-		drv      providers.Driver
-		cfgIn    = orEmpty(in.Config.Value())
-		secrets  map[string]string
-		errs     []FieldError
-		settings map[string]any
-	)
+// testPlan is a dry-run request that passed validation.
+type testPlan struct {
+	drv      providers.Driver
+	settings map[string]any
+	secrets  map[string]string
+	stored   *store.Connection // with connectionId
+}
+
+// planTest validates a dry-run request. With connectionId the proposal is
+// merged with the stored connection (which the caller must be allowed to
+// edit), and moving a target field requires re-sending the secrets, exactly
+// as for an update: a dry run must not be a way to send stored secrets
+// elsewhere either.
+func (r *Resolver) planTest(ctx context.Context, who auth.Identity, in model.TestConnectionInput) (*testPlan, error) {
+	var errs []FieldError
+	p := &testPlan{}
+	cfgIn := orEmpty(in.Config.Value())
 	if idp := in.ConnectionID.Value(); idp != nil {
 		c, err := r.loadForEdit(ctx, who, *idp)
 		if err != nil {
 			return nil, err
 		}
-		if c.Status == string(model.ConnectionStatusDisabled) {
-			return nil, errorf(CodeDisabled, "The connection is disabled; reactivate it first")
-		}
-		if p := in.Provider.Value(); p != nil && string(*p) != c.Provider {
+		if pv := in.Provider.Value(); pv != nil && string(*pv) != c.Provider {
 			errs = append(errs, FieldError{Loc: []any{"provider"}, Msg: "Input should match the stored connection's provider '" + c.Provider + "'", Type: "value_error"})
 		}
-		drv, _ = r.Providers.Get(c.Provider)
+		drv, ok := r.Providers.Get(c.Provider)
+		if !ok {
+			return nil, fmt.Errorf("connection %s has unknown provider %q", c.ID, c.Provider)
+		}
 		stored, err := r.Store.OpenSecrets(c)
 		if err != nil {
 			return nil, err
@@ -161,38 +167,50 @@ func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionIn
 		}
 		merged, sent, serrs := mergeSecrets(stored, in.Credentials.Value())
 		errs = append(errs, serrs...)
-		var verrs []FieldError
-		settings, verrs = validateSpec(drv.Spec(), cfgIn, onlySpecSecrets(merged, sent))
+		settings, verrs := validateSpec(drv.Spec(), cfgIn, onlySpecSecrets(merged, sent))
 		errs = append(errs, verrs...)
 		if len(verrs) == 0 {
-			// A dry run must not be a way to send stored secrets elsewhere either.
 			errs = append(errs, targetGuard(drv.Spec(), c.Config, settings, merged, sent)...)
 		}
-		secrets = merged
+		p.drv, p.settings, p.secrets, p.stored = drv, settings, merged, c
 	} else {
-		p := in.Provider.Value()
-		if p == nil {
+		if pv := in.Provider.Value(); pv == nil {
 			errs = append(errs, FieldError{Loc: []any{"provider"}, Msg: "Field required", Type: "missing"})
-		} else if d, ok := r.Providers.Get(string(*p)); ok {
-			drv = d
+		} else if d, ok := r.Providers.Get(string(*pv)); ok {
+			p.drv = d
 		} else {
 			errs = append(errs, enumError([]any{"provider"}, r.Providers.Names()))
 		}
 		var serrs []FieldError
-		secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value(), false)
+		p.secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value(), false)
 		errs = append(errs, serrs...)
-		if drv != nil {
+		if p.drv != nil {
 			var verrs []FieldError
-			settings, verrs = validateSpec(drv.Spec(), cfgIn, secrets)
+			p.settings, verrs = validateSpec(p.drv.Spec(), cfgIn, p.secrets)
 			errs = append(errs, verrs...)
 		}
 	}
 	if len(errs) > 0 {
 		return nil, invalid(errs...)
 	}
+	return p, nil
+}
+
+func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionInput) (*model.TestResult, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.planTest(ctx, who, in)
+	if err != nil {
+		return nil, err
+	}
+	if p.stored != nil && p.stored.Status == string(model.ConnectionStatusDisabled) {
+		return nil, errorf(CodeDisabled, "The connection is disabled; reactivate it first")
+	}
 	// Tokens nil: a dry run saves nothing, not even a refreshed token.
-	cfg := r.providerConfig(settings, secrets, nil)
-	details, perr := r.check(ctx, drv, cfg, fresh(drv, cfg))
+	cfg := r.providerConfig(p.settings, p.secrets, nil)
+	details, perr := r.check(ctx, p.drv, cfg, fresh(p.drv, cfg))
 	if perr != nil {
 		code, msg := verificationCode(perr), perr.Message
 		return &model.TestResult{Ok: false, ErrorCode: &code, Error: &msg, Details: map[string]any{}}, nil
