@@ -429,6 +429,12 @@ func TestHealthAndInternalErrorsMasked(t *testing.T) {
 		if w := e.do("GET", "/readyz", "", nil); w.Code != 200 {
 			t.Fatalf("readyz %d", w.Code)
 		}
+		if w := e.do("GET", "/api/v1/openapi.json", "", nil); w.Code != 200 || !strings.Contains(w.Body.String(), `"openapi": "3.1`) {
+			t.Fatalf("public OpenAPI document: %d %.100s", w.Code, w.Body)
+		}
+		if w := e.do("GET", "/api/v1/connections", "", nil); w.Code != http.StatusUnauthorized {
+			t.Fatalf("the rest of /api/v1 must need a token: %d", w.Code)
+		}
 		if w := e.do("GET", "/", "", nil); w.Code != 200 || !strings.Contains(w.Body.String(), "graphql") {
 			t.Fatalf("GraphiQL page: %d", w.Code)
 		}

@@ -394,6 +394,9 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) http.Handler {
 	r.Post("/login", auth.LoginHandler(lookup, cfg.CookieSecure))
 	r.Post("/logout", auth.LogoutHandler(cfg.CookieSecure))
 	r.Get("/", playground.Handler("Junction", "/graphql"))
+	// The API description is public, as FastAPI serves it, so client
+	// generators and docs tools need no token.
+	r.Get("/api/v1/openapi.json", rest.OpenAPIHandler)
 	r.Group(func(r chi.Router) {
 		r.Use(authn, res.LoadersMiddleware)
 		r.Handle("/graphql", graphqlHandler(cfg, res, log))
