@@ -3,6 +3,7 @@ package providers
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -118,7 +119,7 @@ func (s Spec) Validate(config map[string]any, secrets map[string]string) (map[st
 		}
 		v, fe := f.coerce(config[k])
 		if fe != nil {
-			fe.Loc = []string{"config", k}
+			fe.Loc = append([]string{"config", k}, fe.Loc...)
 			errs = append(errs, *fe)
 			bad[k] = true
 			continue
@@ -142,7 +143,7 @@ func (s Spec) Validate(config map[string]any, secrets map[string]string) (map[st
 			continue
 		}
 		if _, ok := out[f.Name]; !ok {
-			out[f.Name] = f.Default
+			out[f.Name] = f.defaultValue()
 		}
 	}
 	for _, f := range s.Fields {
@@ -155,7 +156,7 @@ func (s Spec) Validate(config map[string]any, secrets map[string]string) (map[st
 			}
 			continue
 		}
-		if v, ok := out[f.Name]; !ok || v == "" {
+		if v, ok := out[f.Name]; !ok || isBlank(v) {
 			errs = append(errs, FieldError{Loc: []string{"config", f.Name}, Msg: "Field required", Type: "missing"})
 		}
 	}
@@ -173,6 +174,21 @@ func (s Spec) required(f Field, cfg map[string]any) bool {
 	return slices.Contains(f.RequiredWhen.Values, v)
 }
 
+// Pydantic v2 messages for the error types Validate reports.
+const (
+	msgStringType   = "Input should be a valid string"
+	msgIntParsing   = "Input should be a valid integer, unable to parse string as an integer"
+	msgIntFromFloat = "Input should be a valid integer, got a number with a fractional part"
+	msgIntType      = "Input should be a valid integer"
+	msgBoolParsing  = "Input should be a valid boolean, unable to interpret input"
+	msgBoolType     = "Input should be a valid boolean"
+	msgListType     = "Input should be a valid list"
+	msgDictType     = "Input should be a valid dictionary"
+)
+
+// coerce checks v against the field's type in pydantic's lax mode and
+// returns it normalised (integers as int64, lists as []string). A nil v is
+// absent.
 func (f Field) coerce(v any) (any, *FieldError) {
 	if v == nil {
 		return nil, nil
@@ -181,7 +197,7 @@ func (f Field) coerce(v any) (any, *FieldError) {
 	case TypeString, "":
 		s, ok := v.(string)
 		if !ok {
-			return nil, &FieldError{Msg: "Input should be a valid string", Type: "string_type"}
+			return nil, &FieldError{Msg: msgStringType, Type: "string_type"}
 		}
 		return s, nil
 	case TypeEnum:
@@ -191,65 +207,119 @@ func (f Field) coerce(v any) (any, *FieldError) {
 		}
 		return s, nil
 	case TypeInt:
-		n, ok := toInt(v)
-		if !ok {
-			return nil, &FieldError{Msg: "Input should be a valid integer", Type: "int_parsing"}
-		}
-		return n, nil
+		return toInt(v)
 	case TypeBool:
-		switch b := v.(type) {
-		case bool:
-			return b, nil
-		case string:
-			if p, err := strconv.ParseBool(b); err == nil {
-				return p, nil
-			}
-		}
-		return nil, &FieldError{Msg: "Input should be a valid boolean", Type: "bool_parsing"}
+		return toBool(v)
 	case TypeStringList:
 		switch l := v.(type) {
 		case []string:
-			return l, nil
+			return slices.Clone(l), nil
 		case []any:
 			out := make([]string, 0, len(l))
-			for _, e := range l {
+			for i, e := range l {
 				s, ok := e.(string)
 				if !ok {
-					return nil, &FieldError{Msg: "Input should be a list of strings", Type: "list_type"}
+					return nil, &FieldError{Loc: []string{strconv.Itoa(i)}, Msg: msgStringType, Type: "string_type"}
 				}
 				out = append(out, s)
 			}
 			return out, nil
 		}
-		return nil, &FieldError{Msg: "Input should be a valid list", Type: "list_type"}
+		return nil, &FieldError{Msg: msgListType, Type: "list_type"}
 	case TypeObject:
 		if m, ok := v.(map[string]any); ok {
 			return m, nil
 		}
-		return nil, &FieldError{Msg: "Input should be a valid dictionary", Type: "dict_type"}
+		return nil, &FieldError{Msg: msgDictType, Type: "dict_type"}
 	}
 	return nil, &FieldError{Msg: "Unsupported field type", Type: "value_error"}
 }
 
-func toInt(v any) (int64, bool) {
+// defaultValue returns the field's default normalised like an input (so an
+// int default is int64) and copied (so no caller can change the spec's).
+func (f Field) defaultValue() any {
+	v, fe := f.coerce(f.Default)
+	if fe != nil {
+		return f.Default // a spec bug; the spec tests catch it
+	}
+	if m, ok := v.(map[string]any); ok {
+		return maps.Clone(m)
+	}
+	return v
+}
+
+func isBlank(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return strings.TrimSpace(t) == ""
+	case []string:
+		return len(t) == 0
+	}
+	return false
+}
+
+func toInt(v any) (any, *FieldError) {
 	switch n := v.(type) {
 	case int:
-		return int64(n), true
+		return int64(n), nil
+	case int32:
+		return int64(n), nil
 	case int64:
-		return n, true
+		return n, nil
 	case float64:
-		if n != math.Trunc(n) || math.IsInf(n, 0) || math.Abs(n) > 1<<53 {
-			return 0, false
-		}
-		return int64(n), true
+		return floatToInt(n)
 	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
+		if i, err := n.Int64(); err == nil {
+			return i, nil
+		}
+		f, err := n.Float64()
+		if err != nil {
+			return nil, &FieldError{Msg: msgIntParsing, Type: "int_parsing"}
+		}
+		return floatToInt(f)
 	case string:
-		i, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
-		return i, err == nil
+		if i, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64); err == nil {
+			return i, nil
+		}
+		return nil, &FieldError{Msg: msgIntParsing, Type: "int_parsing"}
 	}
-	return 0, false
+	return nil, &FieldError{Msg: msgIntType, Type: "int_type"}
+}
+
+func floatToInt(n float64) (any, *FieldError) {
+	if math.IsNaN(n) || math.IsInf(n, 0) || math.Abs(n) > 1<<53 {
+		return nil, &FieldError{Msg: msgIntParsing, Type: "int_parsing"}
+	}
+	if n != math.Trunc(n) {
+		return nil, &FieldError{Msg: msgIntFromFloat, Type: "int_from_float"}
+	}
+	return int64(n), nil
+}
+
+// toBool accepts what pydantic's lax mode does: booleans, the strings
+// true/false, yes/no, on/off, t/f, y/n, 1/0 (any case), and the numbers 0 and 1.
+func toBool(v any) (any, *FieldError) {
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case string:
+		switch strings.ToLower(strings.TrimSpace(b)) {
+		case "true", "1", "yes", "on", "t", "y":
+			return true, nil
+		case "false", "0", "no", "off", "f", "n":
+			return false, nil
+		}
+		return nil, &FieldError{Msg: msgBoolParsing, Type: "bool_parsing"}
+	case int, int64, float64, json.Number:
+		switch fmt.Sprint(b) {
+		case "0", "0.0":
+			return false, nil
+		case "1", "1.0":
+			return true, nil
+		}
+		return nil, &FieldError{Msg: msgBoolParsing, Type: "bool_parsing"}
+	}
+	return nil, &FieldError{Msg: msgBoolType, Type: "bool_type"}
 }
 
 // quoteList renders values the way pydantic names enum members: 'a', 'b' or 'c'.
