@@ -223,6 +223,28 @@ func (o *OAuth) obtain(ctx context.Context, c Config, provider string, flow OAut
 		}
 	}
 	next, err := fetchToken(ctx, c, flow, refresh)
+	if isInvalidGrant(err) && c.Tokens != nil {
+		// Another process may have refreshed (and rotated the refresh
+		// token) since the load: use what it stored, or its refresh token.
+		cur, lerr := c.Tokens.LoadToken(ctx)
+		if lerr == nil && cur != nil && accessTokenOf(cur) != accessTokenOf(stored) {
+			stored = cur
+			if o.usable(cur, flow.Rejected) {
+				o.put(key, cur, false, nil)
+				return cur, nil
+			}
+			if cur.RefreshToken != "" && cur.RefreshToken != refresh {
+				refresh = cur.RefreshToken
+				next, err = fetchToken(ctx, c, flow, refresh)
+			}
+		}
+	}
+	if isInvalidGrant(err) && flow.RefreshToken != "" && flow.RefreshToken != refresh {
+		// The connection's own refresh token is not the one kept: it may
+		// have been re-authorised since.
+		refresh = flow.RefreshToken
+		next, err = fetchToken(ctx, c, flow, refresh)
+	}
 	if err != nil {
 		pe := TokenError(provider, err)
 		// The token endpoint is down or slow but the current token has not
@@ -301,6 +323,18 @@ func fetchToken(ctx context.Context, c Config, flow OAuthFlow, refresh string) (
 	cfg := &clientcredentials.Config{ClientID: flow.ClientID, ClientSecret: flow.ClientSecret, Scopes: flow.Scopes,
 		TokenURL: flow.TokenURL, EndpointParams: params, AuthStyle: flow.AuthStyle}
 	return cfg.Token(ctx)
+}
+
+func isInvalidGrant(err error) bool {
+	var re *oauth2.RetrieveError
+	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
+}
+
+func accessTokenOf(t *oauth2.Token) string {
+	if t == nil {
+		return ""
+	}
+	return t.AccessToken
 }
 
 func (o *OAuth) clock() time.Time {

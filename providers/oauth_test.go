@@ -741,3 +741,59 @@ func TestEncodeToken(t *testing.T) {
 		t.Fatal("bad JSON decoded")
 	}
 }
+
+// staleStore answers its first load with an old token, as a load that
+// happened just before another process refreshed would.
+type staleStore struct {
+	*providertest.MemTokenStore
+	stale *oauth2.Token
+	once  sync.Once
+}
+
+func (s *staleStore) LoadToken(ctx context.Context) (*oauth2.Token, error) {
+	var tok *oauth2.Token
+	s.once.Do(func() { tok = s.stale })
+	if tok != nil {
+		return tok, nil
+	}
+	return s.MemTokenStore.LoadToken(ctx)
+}
+
+// TestOAuthLostRotationRace: this process refreshes with a refresh token
+// another process has just rotated away; the provider answers invalid_grant,
+// and the token the other process stored is used instead of failing.
+func TestOAuthLostRotationRace(t *testing.T) {
+	ts := newTokenServer(t, "rt-2") // rt-1 was rotated to rt-2 by the other process
+	clk := newClock()
+	inner := &providertest.MemTokenStore{}
+	winner := &oauth2.Token{AccessToken: "at-winner", RefreshToken: "rt-2", Expiry: clk.Now().Add(time.Hour)}
+	if err := inner.SaveToken(context.Background(), nil, winner); err != nil {
+		t.Fatal(err)
+	}
+	stale := &oauth2.Token{AccessToken: "at-old", RefreshToken: "rt-1", Expiry: clk.Now().Add(-time.Minute)}
+	c := config(newOAuth(clk), &staleStore{MemTokenStore: inner, stale: stale})
+	tok := mustToken(t, c, refreshFlow(ts, "rt-0"))
+	if tok.AccessToken != "at-winner" || ts.hits.Load() != 1 || ts.lastForm().Get("refresh_token") != "rt-1" {
+		t.Fatalf("got %s after %d calls", tok.AccessToken, ts.hits.Load())
+	}
+}
+
+// TestOAuthReauthorised: the stored refresh token is dead but the
+// connection's own one (re-authorised since) works.
+func TestOAuthReauthorised(t *testing.T) {
+	ts := newTokenServer(t, "rt-new")
+	clk := newClock()
+	store := &providertest.MemTokenStore{}
+	old := &oauth2.Token{AccessToken: "at-old", RefreshToken: "rt-old", Expiry: clk.Now().Add(-time.Minute)}
+	if err := store.SaveToken(context.Background(), nil, old); err != nil {
+		t.Fatal(err)
+	}
+	c := config(newOAuth(clk), store)
+	tok := mustToken(t, c, refreshFlow(ts, "rt-new"))
+	if tok.AccessToken != "at-1" || tok.RefreshToken != "rt-new" || ts.hits.Load() != 2 {
+		t.Fatalf("got %+v after %d calls", tok, ts.hits.Load())
+	}
+	if saved, _ := store.LoadToken(context.Background()); saved.RefreshToken != "rt-new" {
+		t.Fatalf("saved %+v", saved)
+	}
+}
