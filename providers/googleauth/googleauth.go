@@ -7,18 +7,23 @@ package googleauth
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
-	"golang.org/x/oauth2/jwt"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -37,8 +42,18 @@ type Auth struct {
 	mode     string
 	host     string
 	flow     providers.OAuthFlow
-	jwt      *jwt.Config
+	sa       *serviceAccount // set in the service_account mode
 }
+
+// serviceAccount is what the JWT bearer grant needs from a key file.
+type serviceAccount struct {
+	email, keyID, scope, subject string
+	key                          *rsa.PrivateKey
+}
+
+// jwtBearer is the RFC 7523 grant type Google's token endpoint takes from
+// service accounts.
+const jwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 // New reads auth_mode, client_id, token_url and the secrets client_secret,
 // refresh_token and service_account_json from cfg. Tokens are sent only to
@@ -67,16 +82,24 @@ func New(provider string, cfg providers.Config, apiHost, scope, subject string) 
 				"%s: the oauth_refresh_token mode needs client_id, client_secret and refresh_token", provider)
 		}
 	case ModeServiceAccount:
-		jc, err := serviceAccount(provider, cfg, scope)
+		sa, err := parseServiceAccount(provider, cfg.Secret("service_account_json"))
 		if err != nil {
 			return nil, err
 		}
-		// The token endpoint comes from config (a Target field), never from the
-		// key file, so a stored key cannot be sent to another server.
-		jc.TokenURL = tokenURL.String()
-		jc.Audience = ""
-		jc.Subject = subject
-		a.jwt = jc
+		sa.scope, sa.subject = scope, subject
+		a.sa = sa
+		// The token endpoint comes from config (a Target field), never from
+		// the key file's token_uri, so a stored key cannot be sent elsewhere.
+		// The assertion is signed afresh for each token call; Identity keys
+		// the shared cache by who is asking, not by the changing assertion.
+		keyHash := sha256.Sum256(x509.MarshalPKCS1PrivateKey(sa.key))
+		a.flow = providers.OAuthFlow{
+			TokenURL:           tokenURL.String(),
+			EndpointParams:     url.Values{"grant_type": {jwtBearer}},
+			EndpointParamsFunc: a.assertion,
+			Identity:           strings.Join([]string{sa.email, sa.subject, scope, hex.EncodeToString(keyHash[:])}, "\x00"),
+			AuthStyle:          oauth2.AuthStyleInParams,
+		}
 	default:
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "%s: unknown auth_mode %q", provider, a.mode)
 	}
@@ -89,18 +112,20 @@ func (a *Auth) Mode() string { return a.mode }
 // ServiceAccountEmail returns the client_email of the service account key, or
 // "" in the refresh-token mode.
 func (a *Auth) ServiceAccountEmail() string {
-	if a.jwt == nil {
+	if a.sa == nil {
 		return ""
 	}
-	return a.jwt.Email
+	return a.sa.email
 }
 
-func serviceAccount(provider string, cfg providers.Config, scope string) (*jwt.Config, error) {
-	raw := strings.TrimSpace(cfg.Secret("service_account_json"))
+// parseServiceAccount reads a service account JSON key with
+// google.JWTConfigFromJSON and parses its private key.
+func parseServiceAccount(provider, raw string) (*serviceAccount, error) {
+	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "%s: the service_account mode needs service_account_json", provider)
 	}
-	jc, err := google.JWTConfigFromJSON([]byte(raw), scope)
+	jc, err := google.JWTConfigFromJSON([]byte(raw))
 	if err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
@@ -112,23 +137,27 @@ func serviceAccount(provider string, cfg providers.Config, scope string) (*jwt.C
 	if jc.Email == "" {
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "%s: service_account_json has no client_email", provider)
 	}
-	if err := checkKey(jc.PrivateKey); err != nil {
+	key, err := parseKey(jc.PrivateKey)
+	if err != nil {
 		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: the private_key in service_account_json is not a PEM RSA private key", provider)
 	}
-	return jc, nil
+	return &serviceAccount{email: jc.Email, keyID: jc.PrivateKeyID, key: key}, nil
 }
 
-// checkKey fails early, in Open, on the key forms x/oauth2 cannot sign with.
-func checkKey(key []byte) error {
-	block, _ := pem.Decode(key)
+// parseKey reads a PEM PKCS#8 (as Google issues) or PKCS#1 RSA private key.
+func parseKey(pemKey []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(pemKey)
 	if block == nil {
-		return errors.New("no PEM block")
+		return nil, errors.New("no PEM block")
 	}
-	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		return nil
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, errors.New("not an RSA key")
+		}
+		return rk, nil
 	}
-	_, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-	return err
+	return x509.ParsePKCS1PrivateKey(block.Bytes)
 }
 
 // ParseBaseURL checks that raw is an absolute http(s) URL without user info and
@@ -144,97 +173,81 @@ func ParseBaseURL(provider, field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// Token returns an access token: through cfg.Token (cached and written back by
-// the shared machinery) for a refresh token, or a fresh JWT bearer grant for a
-// service account.
-func (a *Auth) Token(ctx context.Context) (*oauth2.Token, error) {
-	if a.jwt == nil {
-		return a.cfg.Token(ctx, a.provider, a.flow)
+// Token returns an access token through cfg.Token, which caches it until
+// shortly before expiry and makes one token call for concurrent callers:
+// the refresh-token grant, or for a service account the JWT bearer grant
+// (RFC 7523) with a freshly signed assertion. rejected, when set, is an access
+// token the API just refused, which is then not reused.
+func (a *Auth) Token(ctx context.Context, rejected string) (*oauth2.Token, error) {
+	flow := a.flow
+	flow.Rejected = rejected
+	tok, err := a.cfg.Token(ctx, a.provider, flow)
+	if err != nil && a.sa != nil {
+		return nil, a.serviceAccountError(err)
 	}
-	return a.serviceAccountToken(ctx)
+	return tok, err
 }
 
-// serviceAccountToken runs the JWT bearer grant. x/oauth2/jwt posts without a
-// context and formats transport errors with %v, so the request is bound to ctx
-// here and the transport error is kept for classification.
-//
-// The token is not cached: cfg.Token serves only the refresh-token and
-// client-credentials grants, so every call makes one token request.
-func (a *Auth) serviceAccountToken(ctx context.Context) (*oauth2.Token, error) {
-	base := a.cfg.Client()
-	ct := &ctxTransport{ctx: ctx, next: base.Transport}
-	hc := &http.Client{Transport: ct, CheckRedirect: base.CheckRedirect}
-	tok, err := a.jwt.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc)).Token()
-	if err == nil {
-		return tok, nil
+// assertion signs the JWT a service account presents to the token endpoint,
+// as Google documents it (iss, scope, aud, iat, exp; sub for delegation).
+func (a *Auth) assertion() (url.Values, error) {
+	now := time.Now()
+	claims := jwt.MapClaims{
+		"iss":   a.sa.email,
+		"scope": a.sa.scope,
+		"aud":   a.flow.TokenURL,
+		"iat":   now.Add(-10 * time.Second).Unix(),
+		"exp":   now.Add(time.Hour).Unix(),
 	}
-	if ct.err != nil {
-		return nil, providers.Classify(a.provider+" token endpoint", ct.err)
+	if a.sa.subject != "" {
+		claims["sub"] = a.sa.subject
 	}
-	return nil, a.serviceAccountError(err)
-}
-
-type ctxTransport struct {
-	ctx  context.Context
-	next http.RoundTripper
-	err  error
-}
-
-func (t *ctxTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	next := t.next
-	if next == nil {
-		next = http.DefaultTransport
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	if a.sa.keyID != "" {
+		t.Header["kid"] = a.sa.keyID
 	}
-	resp, err := next.RoundTrip(req.WithContext(t.ctx))
+	signed, err := t.SignedString(a.sa.key)
 	if err != nil {
-		t.err = err
+		return nil, fmt.Errorf("sign the service account assertion: %w", err)
 	}
-	return resp, err
+	return url.Values{"assertion": {signed}}, nil
 }
 
-// serviceAccountError classifies a failed JWT bearer grant. x/oauth2/jwt does
-// not parse the RFC 6749 error body, so it is parsed here.
-func (a *Auth) serviceAccountError(err error) *providers.Error {
+// serviceAccountError classifies a failed JWT bearer grant with messages about
+// the service account rather than a user's authorisation.
+func (a *Auth) serviceAccountError(err error) error {
 	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) {
-		return providers.Classify(a.provider, err)
+	if !errors.As(err, &re) || re.ErrorCode == "" {
+		return err
 	}
-	var body struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	json.Unmarshal(re.Body, &body)
-	desc := a.cfg.Redact(strings.TrimSpace(body.Description))
+	desc := a.cfg.Redact(strings.TrimSpace(re.ErrorDescription))
 	if len(desc) > 200 {
 		desc = desc[:200] + "…"
 	}
 	if desc != "" {
 		desc = ": " + desc
 	}
-	switch body.Error {
+	switch re.ErrorCode {
 	case "invalid_grant":
 		hint := "check that the key is still active"
-		if a.jwt.Subject != "" {
-			hint += fmt.Sprintf(" and that the impersonated user %q exists", a.jwt.Subject)
+		if a.sa.subject != "" {
+			hint += fmt.Sprintf(" and that the impersonated user %q exists", a.sa.subject)
 		}
 		return providers.Wrap(providers.CodeAuthFailed, err,
 			"%s: the service account %s was rejected by the token endpoint (invalid_grant%s); %s",
-			a.provider, a.jwt.Email, desc, hint)
+			a.provider, a.sa.email, desc, hint)
 	case "unauthorized_client", "access_denied":
 		return providers.Wrap(providers.CodePermissionDenied, err,
 			"%s: the service account %s may not obtain tokens for scope %s (%s%s); a Workspace admin must grant it domain-wide delegation for that scope",
-			a.provider, a.jwt.Email, strings.Join(a.jwt.Scopes, " "), body.Error, desc)
+			a.provider, a.sa.email, a.sa.scope, re.ErrorCode, desc)
 	case "invalid_client":
 		return providers.Wrap(providers.CodeAuthFailed, err,
-			"%s: the service account %s is unknown or disabled (invalid_client%s)", a.provider, a.jwt.Email, desc)
+			"%s: the service account %s is unknown or disabled (invalid_client%s)", a.provider, a.sa.email, desc)
 	case "invalid_scope":
 		return providers.Wrap(providers.CodePermissionDenied, err,
-			"%s: the scope %s was refused for the service account (invalid_scope%s)", a.provider, strings.Join(a.jwt.Scopes, " "), desc)
+			"%s: the scope %s was refused for the service account (invalid_scope%s)", a.provider, a.sa.scope, desc)
 	}
-	if re.Response != nil {
-		return providers.StatusError(a.provider+" token endpoint", re.Response, "")
-	}
-	return providers.Classify(a.provider, err)
+	return err
 }
 
 // HTTPClient returns a client over cfg.Client() that adds the bearer token to
@@ -263,14 +276,36 @@ func (t *bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !strings.EqualFold(req.URL.Host, t.a.host) {
 		return t.next.RoundTrip(req)
 	}
-	tok, err := t.a.Token(req.Context())
+	resp, tok, err := t.send(req, "")
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || (req.Body != nil && req.GetBody == nil) {
+		return resp, err
+	}
+	// The token may have been revoked before its expiry: get a new one once.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		req = req.Clone(req.Context())
+		req.Body = body
+	}
+	resp, _, err = t.send(req, tok)
+	return resp, err
+}
+
+// send sends req with a token that is not rejected.
+func (t *bearerTransport) send(req *http.Request, rejected string) (*http.Response, string, error) {
+	tok, err := t.a.Token(req.Context(), rejected)
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
-		return nil, err
+		return nil, "", err
 	}
 	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	return resp, tok.AccessToken, err
 }

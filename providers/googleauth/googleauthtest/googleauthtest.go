@@ -72,6 +72,9 @@ type TokenServer struct {
 	Audience string
 	// AccessToken is issued on success.
 	AccessToken string
+	// AccessTokenFor, when set, picks the access token for the n-th token
+	// call (from 1) instead.
+	AccessTokenFor func(n int) string
 	// NewRefreshToken, when set, is returned by the refresh grant (rotation).
 	NewRefreshToken string
 	// Fail, when set, answers every token request with this status and body.
@@ -87,7 +90,7 @@ func (s *TokenServer) Calls() int { return int(s.calls.Load()) }
 // ServeHTTP answers POST form requests for the refresh-token and JWT bearer
 // grants; anything malformed gets the 400 a real endpoint would give.
 func (s *TokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.calls.Add(1)
+	n := int(s.calls.Add(1))
 	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 		oauthError(w, 400, "invalid_request", "expected a form POST")
 		return
@@ -102,7 +105,11 @@ func (s *TokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, s.FailBody)
 		return
 	}
-	resp := map[string]any{"access_token": s.AccessToken, "token_type": "Bearer", "expires_in": 3599}
+	access := s.AccessToken
+	if s.AccessTokenFor != nil {
+		access = s.AccessTokenFor(n)
+	}
+	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3599}
 	switch r.PostForm.Get("grant_type") {
 	case "refresh_token":
 		if r.PostForm.Get("client_id") != ClientID || r.PostForm.Get("client_secret") != ClientSecret {
