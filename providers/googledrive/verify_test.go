@@ -281,6 +281,53 @@ func TestTokenNotSentToOtherHost(t *testing.T) {
 	}
 }
 
+// TestRevokedAccessTokenIsReplaced: an API 401 for a token that has not
+// expired yet gets one new token and one retry.
+func TestRevokedAccessTokenIsReplaced(t *testing.T) {
+	f := newFake(t)
+	f.tok.AccessTokenFor = func(n int) string {
+		if n == 1 {
+			return "ya29.revoked"
+		}
+		return accessToken
+	}
+	c := providertest.Open(t, Driver{}, f.settings(nil), oauthSecrets())
+	if _, pe := verify(context.Background(), t, c); pe != nil {
+		t.Fatalf("verify: %s: %s", pe.Code, pe.Message)
+	}
+	if n := f.tok.Calls(); n != 2 {
+		t.Fatalf("token calls = %d, want 2", n)
+	}
+}
+
+// TestServiceAccountConcurrentVerifyOneTokenCall: the JWT bearer grant goes
+// through the shared machinery too, so 50 verifies (each making three API
+// calls) make one token call.
+func TestServiceAccountConcurrentVerifyOneTokenCall(t *testing.T) {
+	f := newFake(t)
+	f.tok.Subject = "ada@example.com"
+	c := providertest.Open(t, Driver{}, f.settings(map[string]any{"auth_mode": "service_account", "subject": "ada@example.com",
+		"shared_drive_id": "0AdriveID", "root_folder_id": "folderID"}),
+		map[string]string{"service_account_json": googleauthtest.ServiceAccountJSON(t)})
+	var wg sync.WaitGroup
+	errs := make(chan *providers.Error, 50)
+	for range 50 {
+		wg.Go(func() {
+			if _, pe := verify(context.Background(), t, c); pe != nil {
+				errs <- pe
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for pe := range errs {
+		t.Errorf("verify: %v", pe)
+	}
+	if n := f.tok.Calls(); n != 1 {
+		t.Fatalf("token calls = %d, want 1", n)
+	}
+}
+
 // TestRefreshRotation: a new refresh token from the token endpoint is saved.
 func TestRefreshRotation(t *testing.T) {
 	f := newFake(t)
