@@ -206,11 +206,15 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 		{"base_url scheme", map[string]any{"client_id": "c", "base_url": "gmail.googleapis.com"}, oauthSecrets()},
 		{"token_url with user info", map[string]any{"client_id": "c", "token_url": "https://u:p@oauth2.googleapis.com/token"}, oauthSecrets()},
 		{"service account key is a user credential", map[string]any{"auth_mode": "service_account", "mailbox": "a@b.c"}, map[string]string{"service_account_json": `{"type":"authorized_user","client_id":"x"}`}},
-		{"service account blank mailbox", map[string]any{"auth_mode": "service_account", "mailbox": " "}, map[string]string{"service_account_json": sa}},
+		{"service account blank mailbox", map[string]any{"auth_mode": "service_account", "mailbox": "{blank}"}, map[string]string{"service_account_json": sa}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Driver{}.Open(context.Background(), providertest.Config(t, Driver{}, tc.settings, tc.secrets))
+			cfg := providertest.Config(t, Driver{}, tc.settings, tc.secrets)
+			if cfg.Settings["mailbox"] == "{blank}" {
+				cfg.Settings["mailbox"] = " " // Validate refuses it already; Open must too
+			}
+			_, err := Driver{}.Open(context.Background(), cfg)
 			var pe *providers.Error
 			if !errors.As(err, &pe) || pe.Code != providers.CodeInvalidConfig {
 				t.Fatalf("want invalid_config, got %v", err)
