@@ -161,7 +161,17 @@ func (o *OAuth) token(ctx context.Context, c Config, provider string, flow OAuth
 		fctx, cancel := flightContext(ctx, c.Timeout)
 		go func() {
 			defer cancel()
-			f.tok, f.err = o.obtain(fctx, c, provider, flow, key)
+			func() {
+				// This goroutine is not under the server's panic recovery:
+				// a panic (in a store or a driver's EndpointParamsFunc)
+				// fails the callers instead of the process.
+				defer func() {
+					if p := recover(); p != nil {
+						f.err = Wrap(CodeProviderError, fmt.Errorf("panic: %v", p), "%s: obtaining an OAuth token failed unexpectedly", provider)
+					}
+				}()
+				f.tok, f.err = o.obtain(fctx, c, provider, flow, key)
+			}()
 			o.mu.Lock()
 			delete(o.flights, key)
 			o.mu.Unlock()

@@ -797,3 +797,14 @@ func TestOAuthReauthorised(t *testing.T) {
 		t.Fatalf("saved %+v", saved)
 	}
 }
+
+func TestOAuthPanicFailsTheCall(t *testing.T) {
+	ts := newTokenServer(t, "")
+	c := config(newOAuth(newClock()), nil)
+	flow := providers.OAuthFlow{TokenURL: ts.url(), ClientID: clientID, ClientSecret: clientSecret, Identity: "x",
+		EndpointParamsFunc: func() (url.Values, error) { panic("boom") }}
+	_, err := c.Token(context.Background(), "acme", flow)
+	if pe := providers.Classify("acme", err); pe.Code != providers.CodeProviderError || !strings.Contains(pe.Message, "unexpectedly") {
+		t.Fatalf("got %v", err)
+	}
+}
