@@ -28,16 +28,13 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	tok, err := c.cfg.Token(ctx, name, c.flow)
-	if err != nil {
-		return nil, tokenError(err)
-	}
 	var site struct {
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`
 		WebURL      string `json:"webUrl"`
 	}
-	if err := c.get(ctx, tok, c.sitePath(), "id,displayName,webUrl", &site, c.siteLabel()); err != nil {
+	tok, err := c.get(ctx, nil, c.sitePath(), "id,displayName,webUrl", &site, c.siteLabel())
+	if err != nil {
 		return nil, err
 	}
 	details := map[string]any{"site_id": site.ID, "site_name": site.DisplayName, "web_url": site.WebURL}
@@ -46,7 +43,7 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 			Name      string `json:"name"`
 			DriveType string `json:"driveType"`
 		}
-		if err := c.get(ctx, tok, "/v1.0/drives/"+url.PathEscape(id), "id,name,driveType", &drive, fmt.Sprintf("the drive %q", id)); err != nil {
+		if _, err := c.get(ctx, tok, "/v1.0/drives/"+url.PathEscape(id), "id,name,driveType", &drive, fmt.Sprintf("the drive %q", id)); err != nil {
 			return nil, err
 		}
 		details["drive_name"] = drive.Name
@@ -75,9 +72,33 @@ func (c *conn) siteLabel() string {
 	return fmt.Sprintf("the site %s/%s", c.host, c.site)
 }
 
-// get performs one Graph GET of path with $select and decodes the JSON answer
-// into out. what names the resource in a not-found message.
-func (c *conn) get(ctx context.Context, tok *oauth2.Token, path, sel string, out any, what string) error {
+// get performs a Graph GET of path with $select and decodes the JSON answer
+// into out, with tok or, when nil, a token from the shared machinery. When
+// Graph refuses the token (401) it gets a new one and retries once: a cached
+// token can be revoked before it expires. It returns the token that worked.
+// what names the resource in a not-found message.
+func (c *conn) get(ctx context.Context, tok *oauth2.Token, path, sel string, out any, what string) (*oauth2.Token, error) {
+	for rejected := ""; ; {
+		if tok == nil {
+			flow := c.flow
+			flow.Rejected = rejected
+			t, err := c.cfg.Token(ctx, name, flow)
+			if err != nil {
+				return nil, tokenError(err)
+			}
+			tok = t
+		}
+		err := c.getOnce(ctx, tok, path, sel, out, what)
+		var pe *providers.Error
+		if rejected == "" && errors.As(err, &pe) && pe.Code == providers.CodeAuthFailed {
+			rejected, tok = tok.AccessToken, nil
+			continue
+		}
+		return tok, err
+	}
+}
+
+func (c *conn) getOnce(ctx context.Context, tok *oauth2.Token, path, sel string, out any, what string) error {
 	u, err := url.Parse(c.apiRoot + path)
 	if err != nil {
 		return providers.Wrap(providers.CodeInvalidConfig, err, "%s: the request URL is invalid", name)

@@ -31,7 +31,8 @@ type fake struct {
 	srv        *httptest.Server
 	tokenCalls atomic.Int64
 	calls      atomic.Int64
-	tokenFail  string // a JSON error body for the token endpoint
+	tokenFail  string             // a JSON error body for the token endpoint
+	issue      func(n int) string // the access token of the n-th token call, when set
 	answer     func(w http.ResponseWriter, r *http.Request, attempt int) bool
 }
 
@@ -46,7 +47,11 @@ func newFake(t *testing.T) *fake {
 }
 
 func (f *fake) token(w http.ResponseWriter, r *http.Request) {
-	f.tokenCalls.Add(1)
+	n := int(f.tokenCalls.Add(1))
+	access := accessToken
+	if f.issue != nil {
+		access = f.issue(n)
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	r.ParseForm()
 	switch {
@@ -61,7 +66,7 @@ func (f *fake) token(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(401)
 		fmt.Fprint(w, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}`)
 	default:
-		fmt.Fprintf(w, `{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":%q}`, accessToken)
+		fmt.Fprintf(w, `{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":%q}`, access)
 	}
 }
 
@@ -239,6 +244,25 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 				t.Fatalf("want invalid_config, got %v", err)
 			}
 		})
+	}
+}
+
+// TestRevokedAccessTokenIsReplaced: a Graph 401 for a token that has not
+// expired yet gets one new token and one retry.
+func TestRevokedAccessTokenIsReplaced(t *testing.T) {
+	f := newFake(t)
+	f.issue = func(n int) string {
+		if n == 1 {
+			return "revoked-token"
+		}
+		return accessToken
+	}
+	c := providertest.Open(t, Driver{}, f.settings(map[string]any{"drive_id": "b!drive"}), secrets)
+	if _, pe := verify(context.Background(), c); pe != nil {
+		t.Fatalf("verify: %s: %s", pe.Code, pe.Message)
+	}
+	if n := f.tokenCalls.Load(); n != 2 {
+		t.Fatalf("token calls = %d, want 2", n)
 	}
 }
 
