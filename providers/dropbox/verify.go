@@ -44,29 +44,9 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	tok, err := c.cfg.Token(ctx, name, c.flow)
+	body, err := c.currentAccount(ctx)
 	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiRoot+"/2/users/get_current_account", nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: base_url is invalid", name)
-	}
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	if c.pathRoot != "" {
-		r.Header.Set("Dropbox-API-Path-Root", c.pathRoot)
-	}
-	resp, err := c.cfg.Client().Do(r)
-	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.apiError(resp, body)
+		return nil, err
 	}
 	var a account
 	if err := json.Unmarshal(body, &a); err != nil || a.AccountID == "" {
@@ -83,6 +63,44 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 		details["team"] = a.Team.Name
 	}
 	return &providers.VerifyResult{Details: details}, nil
+}
+
+// currentAccount calls users/get_current_account and returns the 200 body.
+// When Dropbox refuses the token (401 expired or invalid access token) it gets
+// a new one and retries once: a cached token can be revoked before it expires.
+func (c *conn) currentAccount(ctx context.Context) ([]byte, error) {
+	flow := c.flow
+	for {
+		tok, err := c.cfg.Token(ctx, name, flow)
+		if err != nil {
+			return nil, providers.Classify(name, err)
+		}
+		r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiRoot+"/2/users/get_current_account", nil)
+		if err != nil {
+			return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: base_url is invalid", name)
+		}
+		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		if c.pathRoot != "" {
+			r.Header.Set("Dropbox-API-Path-Root", c.pathRoot)
+		}
+		resp, err := c.cfg.Client().Do(r)
+		if err != nil {
+			return nil, providers.Classify(name, err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return nil, providers.Classify(name, err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			return body, nil
+		}
+		e := c.apiError(resp, body)
+		if flow.Rejected != "" || e.Code != providers.CodeAuthFailed {
+			return nil, e
+		}
+		flow.Rejected = tok.AccessToken
+	}
 }
 
 // apiError classifies a Dropbox error answer: JSON {error_summary, error:

@@ -34,7 +34,8 @@ type fake struct {
 	tokenCalls      atomic.Int64
 	calls           atomic.Int64
 	newRefreshToken string
-	pathRoot        string // the Dropbox-API-Path-Root header expected
+	pathRoot        string             // the Dropbox-API-Path-Root header expected
+	issue           func(n int) string // the access token of the n-th token call, when set
 	answer          func(w http.ResponseWriter, r *http.Request, attempt int) bool
 }
 
@@ -49,7 +50,7 @@ func newFake(t *testing.T) *fake {
 }
 
 func (f *fake) token(w http.ResponseWriter, r *http.Request) {
-	f.tokenCalls.Add(1)
+	n := int(f.tokenCalls.Add(1))
 	w.Header().Set("Content-Type", "application/json")
 	r.ParseForm()
 	switch {
@@ -64,6 +65,9 @@ func (f *fake) token(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"error":"invalid_grant","error_description":"refresh token is invalid or revoked"}`)
 	default:
 		resp := map[string]any{"access_token": accessToken, "token_type": "bearer", "expires_in": 14400}
+		if f.issue != nil {
+			resp["access_token"] = f.issue(n)
+		}
 		if f.newRefreshToken != "" {
 			resp["refresh_token"] = f.newRefreshToken
 		}
@@ -246,6 +250,25 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 				t.Fatalf("want invalid_config, got %v", err)
 			}
 		})
+	}
+}
+
+// TestRevokedAccessTokenIsReplaced: a 401 for a token that has not expired
+// yet gets one new token and one retry.
+func TestRevokedAccessTokenIsReplaced(t *testing.T) {
+	f := newFake(t)
+	f.issue = func(n int) string {
+		if n == 1 {
+			return "sl.revoked"
+		}
+		return accessToken
+	}
+	c := providertest.Open(t, Driver{}, f.settings(nil), secrets)
+	if _, pe := verify(context.Background(), c); pe != nil {
+		t.Fatalf("verify: %s: %s", pe.Code, pe.Message)
+	}
+	if n := f.tokenCalls.Load(); n != 2 {
+		t.Fatalf("token calls = %d, want 2", n)
 	}
 }
 
