@@ -301,6 +301,13 @@ func TestDialMatrix(t *testing.T) {
 				switch {
 				case err == nil:
 					c.Close()
+					// Wait for the accept, so the next case counts from it.
+					for deadline := time.Now().Add(5 * time.Second); accepted.Load() == before; {
+						if time.Now().After(deadline) {
+							t.Fatal("the server never accepted the connection")
+						}
+						time.Sleep(time.Millisecond)
+					}
 				case providers.Classify("test", err).Code == providers.CodeBlockedAddress:
 					got = blocked
 					if accepted.Load() != before {
