@@ -25,20 +25,9 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
 		defer cancel()
 	}
-	r, err := c.request(ctx)
+	resp, body, err := c.send(ctx)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := c.cfg.Client().Do(r)
-	if err != nil {
-		// The *url.Error text carries the URL, which may carry the API key:
-		// Classify builds its message without it.
-		return nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if err != nil {
-		return nil, providers.Classify(name, err)
 	}
 	want := int(c.cfg.Int("expected_status"))
 	ok := resp.StatusCode/100 == 2
@@ -67,8 +56,38 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// request builds the verify request with auth and extra headers.
-func (c *conn) request(ctx context.Context) (*http.Request, error) {
+// send sends the verify request and reads the start of the answer. With the
+// client-credentials grant, a 401 gets one new token and one retry: a cached
+// token can be revoked before it expires.
+func (c *conn) send(ctx context.Context) (*http.Response, []byte, error) {
+	rejected := ""
+	for {
+		r, tok, err := c.request(ctx, rejected)
+		if err != nil {
+			return nil, nil, err
+		}
+		resp, err := c.cfg.Client().Do(r)
+		if err != nil {
+			// The *url.Error text carries the URL, which may carry the API
+			// key: Classify builds its message without it.
+			return nil, nil, providers.Classify(name, err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		if err != nil {
+			return nil, nil, providers.Classify(name, err)
+		}
+		if resp.StatusCode == http.StatusUnauthorized && tok != "" && rejected == "" && int(c.cfg.Int("expected_status")) != 401 {
+			rejected = tok
+			continue
+		}
+		return resp, body, nil
+	}
+}
+
+// request builds the verify request with auth and extra headers. With the
+// client-credentials grant it also returns the access token used.
+func (c *conn) request(ctx context.Context, rejected string) (*http.Request, string, error) {
 	u := *c.target
 	if c.auth == "api_key_query" {
 		q := u.Query()
@@ -77,7 +96,7 @@ func (c *conn) request(ctx context.Context) (*http.Request, error) {
 	}
 	r, err := http.NewRequestWithContext(ctx, c.method, u.String(), nil)
 	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: the verify request could not be built", name)
+		return nil, "", providers.Wrap(providers.CodeInvalidConfig, err, "%s: the verify request could not be built", name)
 	}
 	for k, v := range c.headers {
 		r.Header[k] = v
@@ -95,17 +114,19 @@ func (c *conn) request(ctx context.Context) (*http.Request, error) {
 			ClientID:     c.cfg.String("client_id"),
 			ClientSecret: c.cfg.Secret("client_secret"),
 			Scopes:       c.cfg.StringList("scopes"),
+			Rejected:     rejected,
 		}
 		if aud := strings.TrimSpace(c.cfg.String("audience")); aud != "" {
 			flow.EndpointParams = url.Values{"audience": {aud}}
 		}
 		tok, err := c.cfg.Token(ctx, name, flow)
 		if err != nil {
-			return nil, providers.Classify(name, err)
+			return nil, "", providers.Classify(name, err)
 		}
 		tok.SetAuthHeader(r)
+		return r, tok.AccessToken, nil
 	}
-	return r, nil
+	return r, "", nil
 }
 
 // statusError classifies an unexpected status, quoting the start of a textual

@@ -34,6 +34,7 @@ type fake struct {
 	answer     func(w http.ResponseWriter, r *http.Request, attempt int) bool
 	calls      atomic.Int64
 	tokenCalls atomic.Int64
+	issue      func(n int) string // the access token of the n-th token call, when set
 }
 
 func newFake(t *testing.T) *fake {
@@ -47,7 +48,11 @@ func newFake(t *testing.T) *fake {
 }
 
 func (f *fake) token(w http.ResponseWriter, r *http.Request) {
-	f.tokenCalls.Add(1)
+	n := int(f.tokenCalls.Add(1))
+	access := accessToken
+	if f.issue != nil {
+		access = f.issue(n)
+	}
 	r.ParseForm()
 	id, secret, _ := r.BasicAuth()
 	w.Header().Set("Content-Type", "application/json")
@@ -60,7 +65,7 @@ func (f *fake) token(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(401)
 		fmt.Fprint(w, `{"error":"invalid_client"}`)
 	default:
-		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, accessToken)
+		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, access)
 	}
 }
 
@@ -296,15 +301,38 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 	}
 }
 
+func oauthSettings(f *fake) map[string]any {
+	return map[string]any{"base_url": f.srv.URL, "verify_path": "/v1/health",
+		"auth_type": "oauth2_client_credentials", "token_url": f.srv.URL + "/oauth/token", "client_id": "cc-client",
+		"scopes": []any{"read:things", "write:things"}, "audience": "https://api.example.com"}
+}
+
+// TestRevokedAccessTokenIsReplaced: a 401 for a client-credentials token that
+// has not expired yet gets one new token and one retry.
+func TestRevokedAccessTokenIsReplaced(t *testing.T) {
+	f := newFake(t)
+	f.check = expect("GET", "/v1/health", header("Authorization", "Bearer "+accessToken))
+	f.issue = func(n int) string {
+		if n == 1 {
+			return "revoked-token"
+		}
+		return accessToken
+	}
+	c := providertest.Open(t, Driver{}, oauthSettings(f), map[string]string{"client_secret": clientSecret})
+	if _, pe := verify(context.Background(), c); pe != nil {
+		t.Fatalf("verify: %s: %s", pe.Code, pe.Message)
+	}
+	if n := f.tokenCalls.Load(); n != 2 {
+		t.Fatalf("token calls = %d, want 2", n)
+	}
+}
+
 // TestConcurrentVerifyOneTokenCall: 50 concurrent verifies share one
 // client-credentials token.
 func TestConcurrentVerifyOneTokenCall(t *testing.T) {
 	f := newFake(t)
 	f.check = expect("GET", "/v1/health", header("Authorization", "Bearer "+accessToken))
-	c := providertest.Open(t, Driver{}, map[string]any{"base_url": f.srv.URL, "verify_path": "/v1/health",
-		"auth_type": "oauth2_client_credentials", "token_url": f.srv.URL + "/oauth/token", "client_id": "cc-client",
-		"scopes": []any{"read:things", "write:things"}, "audience": "https://api.example.com"},
-		map[string]string{"client_secret": clientSecret})
+	c := providertest.Open(t, Driver{}, oauthSettings(f), map[string]string{"client_secret": clientSecret})
 	var wg sync.WaitGroup
 	errs := make(chan *providers.Error, 50)
 	for range 50 {
