@@ -127,6 +127,18 @@ func TestOAuthThroughTheAPI(t *testing.T) {
 			t.Fatalf("second process: %d %s, %d token calls", w.Code, w.Body, idp.calls.Load())
 		}
 
+		// A dry run of the stored connection as it is reuses its token store.
+		var tr testResult
+		e.must(e.admin, testQ, map[string]any{"in": map[string]any{"connectionId": c.ID}}, "testConnection", &tr)
+		if !tr.OK || idp.calls.Load() != 1 {
+			t.Fatalf("dry run of the stored connection: %+v, %d token calls", tr, idp.calls.Load())
+		}
+		// New credentials retire the stored token.
+		e.must(e.admin, updateQ, map[string]any{"id": c.ID, "in": map[string]any{"credentials": map[string]any{"client_secret": "rotated-secret"}}}, "updateConnection", nil)
+		if s, _ := e.st.OpenSecrets(mustRow(t, e.st, c.ID)); s["_oauth_token"] != "" || s["refresh_token"] != "rt-2" {
+			t.Fatalf("after an edit of the credentials the old token is kept: %v", s["_oauth_token"] != "")
+		}
+
 		// Revoked: the next refresh fails with a sentence saying what to do.
 		idp.mu.Lock()
 		idp.refresh, idp.access = "revoked", "revoked"

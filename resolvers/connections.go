@@ -381,11 +381,12 @@ func (r *Resolver) applyUpdate(c *store.Connection, in UpdateInput) (map[string]
 	if len(errs) > 0 {
 		return nil, false, invalid(errs...)
 	}
-	if movedTarget(spec, c.Config, cfg) {
-		// A token minted for the old destination must not follow the connection.
+	changed := !equalJSON(map[string]any(c.Config), cfg) || !maps.Equal(withoutToken(stored), withoutToken(merged))
+	if changed {
+		// A token minted from the old settings or grant must not outlive
+		// them: the next call obtains one from what was just saved.
 		delete(merged, oauthTokenKey)
 	}
-	changed := !equalJSON(map[string]any(c.Config), cfg) || !maps.Equal(stored, merged)
 	c.Config = cfg
 	if maps.Equal(stored, merged) {
 		return nil, changed, nil
@@ -414,6 +415,12 @@ func mergeSecrets(stored map[string]string, edits map[string]any) (map[string]st
 		}
 	}
 	return merged, sent, errs
+}
+
+func withoutToken(m map[string]string) map[string]string {
+	out := maps.Clone(m)
+	delete(out, oauthTokenKey)
+	return out
 }
 
 // onlySpecSecrets drops reserved keys before validation, but keeps every key

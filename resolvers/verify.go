@@ -208,8 +208,15 @@ func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionIn
 	if p.stored != nil && p.stored.Status == string(model.ConnectionStatusDisabled) {
 		return nil, errorf(CodeDisabled, "The connection is disabled; reactivate it first")
 	}
-	// Tokens nil: a dry run saves nothing, not even a refreshed token.
-	cfg := r.providerConfig(p.settings, p.secrets, nil)
+	// A dry run saves nothing of the proposal. Trying a stored connection
+	// unchanged still goes through its token store, though: providers that
+	// rotate refresh tokens retire the stored one on refresh, so dropping the
+	// new token would break the connection that was only being tried.
+	var tokens providers.TokenStore
+	if p.stored != nil && len(in.Credentials.Value()) == 0 && !in.Config.IsSet() {
+		tokens = &connTokens{store: r.Store, tenantID: p.stored.TenantID, id: p.stored.ID}
+	}
+	cfg := r.providerConfig(p.settings, p.secrets, tokens)
 	details, perr := r.check(ctx, p.drv, cfg, fresh(p.drv, cfg))
 	if perr != nil {
 		code, msg := verificationCode(perr), perr.Message
