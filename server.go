@@ -438,7 +438,7 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
 				rest.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{
-					"detail": fmt.Sprintf("Request body too large (limit %d bytes)", n), "code": "payload_too_large"})
+					"detail": fmt.Sprintf("Request body too large (limit %d bytes)", n), "code": "request_too_large"})
 				return
 			}
 			if r.Body != nil {

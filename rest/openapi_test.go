@@ -319,7 +319,7 @@ func openAPIDocument() obj {
 			"properties", o(
 				"loc", o("type", "array", "items", o("type", []string{"string", "integer"}), "description", "path, query or body, then the field (a JSON decode error gives the character position)."),
 				"msg", o("type", "string"),
-				"type", o("type", "string", "description", "missing, string_type, string_too_short, string_too_long, string_pattern_mismatch, int_parsing, greater_than_equal, less_than_equal, enum, uuid_parsing, dict_type, bool_parsing, bool_type, json_invalid, extra_forbidden, value_error"),
+				"type", o("type", "string", "description", "missing, string_type, string_too_short, string_too_long, string_pattern_mismatch, int_parsing, int_type, int_from_float, list_type, greater_than_equal, less_than_equal, enum, uuid_parsing, dict_type, bool_parsing, bool_type, json_invalid, extra_forbidden, value_error"),
 			)),
 	)
 
