@@ -385,7 +385,11 @@ func TestAuthAndSession(t *testing.T) {
 }
 
 func TestGraphQLTransport(t *testing.T) {
-	e := newEnv(t, testdb.DB{Name: "sqlite", DataDir: t.TempDir()}, func(c *Config) { c.ComplexityLimit = 50; c.ParserTokenLimit = 200 })
+	testdb.Each(t, testGraphQLTransport)
+}
+
+func testGraphQLTransport(t *testing.T, db testdb.DB) {
+	e := newEnv(t, db, func(c *Config) { c.ComplexityLimit = 50; c.ParserTokenLimit = 200 })
 	w := e.do("GET", "/graphql?query="+urlEscape("{ me { name } }"), e.admin, nil)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"alice"`) {
 		t.Fatalf("GET query: %d %s", w.Code, w.Body)

@@ -161,3 +161,42 @@ func mergeMap(a, b map[string]any) map[string]any {
 	}
 	return out
 }
+
+// TestVerifyGoesThroughNetguard: the server's provider calls dial through
+// netguard: metadata addresses are always refused, loopback when private
+// networks are blocked.
+func TestVerifyGoesThroughNetguard(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
+		defer up.Close()
+		for _, tc := range []struct {
+			name    string
+			block   bool
+			input   map[string]any
+			wantErr string
+		}{
+			{"metadata address, blocking off", false, map[string]any{"name": "meta", "provider": "http_api",
+				"config": map[string]any{"base_url": "http://169.254.169.254", "verify_path": "/latest/meta-data/"}}, "blocked_address"},
+			{"loopback HTTP, blocking on", true, map[string]any{"name": "lo", "provider": "http_api",
+				"config": map[string]any{"base_url": up.URL}}, "blocked_address"},
+			{"loopback database, blocking on", true, map[string]any{"name": "pg", "provider": "postgres",
+				"config": map[string]any{"host": "127.0.0.1", "database": "x", "user": "u"}, "credentials": map[string]any{"password": "p"}}, "blocked_address"},
+			{"loopback HTTP, blocking off", false, map[string]any{"name": "lo2", "provider": "http_api",
+				"config": map[string]any{"base_url": up.URL}}, ""},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t, db, func(c *Config) { c.BlockPrivateNetworks = tc.block })
+				c := e.create(e.admin, tc.input)
+				var v verified
+				e.must(e.admin, verifyQ, map[string]any{"id": c.ID}, "verifyConnection", &v)
+				got := ""
+				if v.VerificationErrorCode != nil {
+					got = *v.VerificationErrorCode
+				}
+				if got != tc.wantErr {
+					t.Fatalf("verificationErrorCode = %q (%v), want %q", got, v.VerificationError, tc.wantErr)
+				}
+			})
+		}
+	})
+}
