@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,40 @@ func Errorf(code Code, format string, args ...any) *Error {
 // Wrap returns an *Error with the given code and message whose cause is err.
 func Wrap(code Code, err error, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// maxDetail is the most bytes of an upstream reason put in a message.
+const maxDetail = 300
+
+// WithDetail appends detail, a short upstream reason, to msg as ": detail",
+// on one line (runs of white space become one space) and cut to at most 300
+// bytes, without splitting a character, with "…" marking the cut. A blank
+// detail returns msg unchanged. detail may echo a secret: redact it first.
+func WithDetail(msg, detail string) string {
+	return appendDetail(msg, strings.Join(strings.Fields(detail), " "))
+}
+
+// appendDetail appends ": detail" to msg, detail trimmed and cut to maxDetail
+// bytes; inner line breaks are kept (StatusError has always kept them).
+func appendDetail(msg, detail string) string {
+	if detail = strings.TrimSpace(detail); detail == "" {
+		return msg
+	}
+	if len(detail) > maxDetail {
+		detail = truncateUTF8(detail, maxDetail) + "…"
+	}
+	return msg + ": " + detail
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 // ErrBlockedAddress is wrapped by every dial that netguard refuses.

@@ -273,28 +273,10 @@ func StatusError(provider string, resp *http.Response, detail string) *Error {
 	case s >= 500:
 		code, what = CodeProviderError, fmt.Sprintf("the provider had an internal error (HTTP %d)", s)
 	}
-	msg := provider + ": " + what
-	if detail = strings.TrimSpace(detail); detail != "" {
-		if len(detail) > 300 {
-			detail = truncateUTF8(detail, 300) + "…"
-		}
-		msg += ": " + detail
-	}
-	e := &Error{Code: code, Message: msg}
+	e := &Error{Code: code, Message: appendDetail(provider+": "+what, detail)}
 	if code == CodeRateLimited || retryable(resp.StatusCode) {
 		e.Retryable = true
 		e.RetryAfter = RetryAfter(resp.Header, time.Now())
 	}
 	return e
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

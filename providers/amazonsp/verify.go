@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -183,7 +182,7 @@ func (c *conn) statusError(resp *http.Response, errs []spError, token string) *p
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Message = "amazon_sp: the Sellers API quota is exceeded (HTTP 429 QuotaExceeded; about one call a minute is allowed)"
 	}
-	e.Message = withDetail(e.Message, detail)
+	e.Message = providers.WithDetail(e.Message, detail)
 	return e
 }
 
@@ -194,21 +193,4 @@ func (c *conn) redact(s, token string) string {
 		secrets[k] = v
 	}
 	return providers.Redact(s, secrets)
-}
-
-// withDetail appends a short upstream reason, on one line and at most 300
-// bytes, to msg.
-func withDetail(msg, detail string) string {
-	detail = strings.Join(strings.Fields(detail), " ")
-	if detail == "" {
-		return msg
-	}
-	if len(detail) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(detail[cut]) {
-			cut--
-		}
-		detail = detail[:cut] + "…"
-	}
-	return msg + ": " + detail
 }

@@ -9,7 +9,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -180,7 +179,7 @@ func (c *conn) redact(s, token string) string {
 }
 
 func (c *conn) fail(code providers.Code, a *answer, token, msg string) *providers.Error {
-	return &providers.Error{Code: code, Message: withDetail(msg, c.redact(a.msg(), token))}
+	return &providers.Error{Code: code, Message: providers.WithDetail(msg, c.redact(a.msg(), token))}
 }
 
 // httpError classifies any other non-2xx answer of the login or profile call.
@@ -190,7 +189,7 @@ func (c *conn) httpError(a *answer, token, what string) *providers.Error {
 	if a.status == http.StatusNotFound {
 		e.Message = fmt.Sprintf("flexiroam: the %s endpoint was not found (HTTP 404); check environment and base_url", what)
 	}
-	e.Message = withDetail(e.Message, c.redact(a.msg(), token))
+	e.Message = providers.WithDetail(e.Message, c.redact(a.msg(), token))
 	return e
 }
 
@@ -221,21 +220,4 @@ func profileDetails(raw json.RawMessage) map[string]any {
 		}
 	}
 	return details
-}
-
-// withDetail appends a short upstream reason, on one line and at most 300
-// bytes, to msg.
-func withDetail(msg, detail string) string {
-	detail = strings.Join(strings.Fields(detail), " ")
-	if detail == "" {
-		return msg
-	}
-	if len(detail) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(detail[cut]) {
-			cut--
-		}
-		detail = detail[:cut] + "…"
-	}
-	return msg + ": " + detail
 }

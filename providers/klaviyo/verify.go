@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -117,23 +115,6 @@ func (c *conn) statusError(resp *http.Response) *providers.Error {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Message = "klaviyo: the account's rate limit for this call (1/s, 15/min) was exceeded (HTTP 429)"
 	}
-	e.Message = withDetail(e.Message, detail)
+	e.Message = providers.WithDetail(e.Message, detail)
 	return e
-}
-
-// withDetail appends a short upstream reason, on one line and at most 300
-// bytes, to msg.
-func withDetail(msg, detail string) string {
-	detail = strings.Join(strings.Fields(detail), " ")
-	if detail == "" {
-		return msg
-	}
-	if len(detail) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(detail[cut]) {
-			cut--
-		}
-		detail = detail[:cut] + "…"
-	}
-	return msg + ": " + detail
 }

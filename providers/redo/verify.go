@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -68,25 +67,8 @@ func (c *conn) statusError(resp *http.Response) *providers.Error {
 	case http.StatusNotFound:
 		e.Message = fmt.Sprintf("redo: store %q was not found (HTTP 404); check store_id", c.storeID)
 	}
-	e.Message = withDetail(e.Message, c.cfg.Redact(errorDetail(body)))
+	e.Message = providers.WithDetail(e.Message, c.cfg.Redact(errorDetail(body)))
 	return e
-}
-
-// withDetail appends a short upstream reason, on one line and at most 300
-// bytes, to msg.
-func withDetail(msg, detail string) string {
-	detail = strings.Join(strings.Fields(detail), " ")
-	if detail == "" {
-		return msg
-	}
-	if len(detail) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(detail[cut]) {
-			cut--
-		}
-		detail = detail[:cut] + "…"
-	}
-	return msg + ": " + detail
 }
 
 // errorDetail extracts a short reason from an error body. Redo publishes no

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -201,10 +200,10 @@ func (c *conn) graphQLError(errs []gqlError, cost *queryCost, token string) *pro
 				Message: "shopify: the shop's GraphQL query budget is exhausted (Throttled); try again shortly"}
 		case e.Extensions.Code == "ACCESS_DENIED":
 			return &providers.Error{Code: providers.CodePermissionDenied,
-				Message: withDetail("shopify: the app may not read the shop (ACCESS_DENIED); check its access scopes", detail)}
+				Message: providers.WithDetail("shopify: the app may not read the shop (ACCESS_DENIED); check its access scopes", detail)}
 		}
 	}
-	return &providers.Error{Code: providers.CodeProviderError, Message: withDetail("shopify: the GraphQL query failed", detail)}
+	return &providers.Error{Code: providers.CodeProviderError, Message: providers.WithDetail("shopify: the GraphQL query failed", detail)}
 }
 
 // statusError classifies a non-200 answer with Shopify's documented meanings.
@@ -239,7 +238,7 @@ func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
 		e.Code = providers.CodePermissionDenied
 		e.Message = "shopify: the shop is locked by Shopify (HTTP 423 Locked); the shop owner must contact Shopify support"
 	}
-	e.Message = withDetail(e.Message, detail)
+	e.Message = providers.WithDetail(e.Message, detail)
 	return e
 }
 
@@ -250,21 +249,4 @@ func (c *conn) redact(s, token string) string {
 		secrets[k] = v
 	}
 	return providers.Redact(s, secrets)
-}
-
-// withDetail appends a short upstream reason, on one line and at most 300
-// bytes, to msg.
-func withDetail(msg, detail string) string {
-	detail = strings.Join(strings.Fields(detail), " ")
-	if detail == "" {
-		return msg
-	}
-	if len(detail) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(detail[cut]) {
-			cut--
-		}
-		detail = detail[:cut] + "…"
-	}
-	return msg + ": " + detail
 }

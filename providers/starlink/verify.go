@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -84,7 +83,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	case !isJSON:
 		return nil, providers.Errorf(providers.CodeProviderError, "starlink: the answer was not the expected JSON; check base_url")
 	case env.IsValid != nil && !*env.IsValid:
-		return nil, &providers.Error{Code: providers.CodeProviderError, Message: withDetail("starlink: the account could not be read (isValid=false)", detail)}
+		return nil, &providers.Error{Code: providers.CodeProviderError, Message: providers.WithDetail("starlink: the account could not be read (isValid=false)", detail)}
 	case env.Content == nil || env.Content.AccountNumber == "":
 		return nil, providers.Errorf(providers.CodeProviderError, "starlink: the answer held no account")
 	}
@@ -142,7 +141,7 @@ func statusError(resp *http.Response, detail string) *providers.Error {
 	case http.StatusUnprocessableEntity:
 		e.Message = "starlink: the account could not be read (HTTP 422)"
 	}
-	e.Message = withDetail(e.Message, detail)
+	e.Message = providers.WithDetail(e.Message, detail)
 	return e
 }
 
@@ -153,21 +152,4 @@ func (c *conn) redact(s, token string) string {
 		secrets[k] = v
 	}
 	return providers.Redact(s, secrets)
-}
-
-// withDetail appends a short upstream reason, on one line and at most 300
-// bytes, to msg.
-func withDetail(msg, detail string) string {
-	detail = strings.Join(strings.Fields(detail), " ")
-	if detail == "" {
-		return msg
-	}
-	if len(detail) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(detail[cut]) {
-			cut--
-		}
-		detail = detail[:cut] + "…"
-	}
-	return msg + ": " + detail
 }

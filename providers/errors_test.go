@@ -1,0 +1,28 @@
+package providers
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestWithDetail(t *testing.T) {
+	for _, tc := range []struct{ msg, detail, want string }{
+		{"x: failed", "", "x: failed"},
+		{"x: failed", " \n\t ", "x: failed"},
+		{"x: failed", "  bad\n  token\t here ", "x: failed: bad token here"},
+	} {
+		if got := WithDetail(tc.msg, tc.detail); got != tc.want {
+			t.Errorf("WithDetail(%q, %q) = %q, want %q", tc.msg, tc.detail, got, tc.want)
+		}
+	}
+	long := strings.Repeat("é", 200) // 400 bytes; byte 300 starts a character
+	got := WithDetail("x", "a"+long) // byte 300 is inside one: the cut moves back
+	detail := strings.TrimPrefix(got, "x: ")
+	if !strings.HasSuffix(detail, "…") || !utf8.ValidString(got) {
+		t.Fatalf("WithDetail did not cut cleanly: %q", got)
+	}
+	if n := len(strings.TrimSuffix(detail, "…")); n != 299 {
+		t.Errorf("cut detail is %d bytes, want 299", n)
+	}
+}
