@@ -94,7 +94,8 @@ func TestFirstStartAndWrongKey(t *testing.T) {
 		if tok == "" || !strings.Contains(out.String(), "Authorization: Bearer "+tok) {
 			t.Fatalf("first start output: %q", out.String())
 		}
-		h := newHandler(mustConfig(t, env), st, log)
+		h, closeConns := newHandler(mustConfig(t, env), st, log)
+		defer closeConns()
 		// Store one sealed secret so a wrong key has something to fail on.
 		body := `{"query":"mutation { createConnection(input: {name: \"x\", provider: redo, config: {store_id: \"s\"}, credentials: {api_secret: \"shh-secret\"}}) { id } }"}`
 		req, _ := http.NewRequest("POST", "/graphql", strings.NewReader(body))

@@ -118,7 +118,8 @@ func TestOAuthThroughTheAPI(t *testing.T) {
 		}
 
 		// A second process: its own resolvers and OAuth cache, the same database.
-		other := newHandler(testConfig(), e.st, newLogger(testConfig(), io.Discard))
+		other, closeOther := newHandler(testConfig(), e.st, newLogger(testConfig(), io.Discard))
+		defer closeOther()
 		req := httptest.NewRequest("POST", "/api/v1/connections/"+c.ID+"/verify", nil)
 		req.Header.Set("Authorization", "Bearer "+e.admin)
 		w := httptest.NewRecorder()

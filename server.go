@@ -36,6 +36,7 @@ import (
 	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph"
 	"github.com/junctionhq/junction/graph/model"
+	"github.com/junctionhq/junction/metrics"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/builtin"
 	"github.com/junctionhq/junction/providers/netguard"
@@ -71,6 +72,7 @@ type Config struct {
 	QueryCacheSize       int
 	APQCacheSize         int
 	Introspection        bool
+	Metrics              bool
 }
 
 // loadConfig reads the JUNCTION_* settings; every one has a default.
@@ -127,6 +129,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.QueryCacheSize = num("JUNCTION_GRAPHQL_QUERY_CACHE_SIZE", 1000)
 	c.APQCacheSize = num("JUNCTION_GRAPHQL_APQ_CACHE_SIZE", 1000)
 	c.Introspection = boolean("JUNCTION_GRAPHQL_INTROSPECTION", true)
+	c.Metrics = boolean("JUNCTION_METRICS", true)
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -317,7 +320,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	defer st.Close()
-	srv := &http.Server{Addr: cfg.Addr, Handler: newHandler(cfg, st, log), ReadHeaderTimeout: 10 * time.Second}
+	h, closeConns := newHandler(cfg, st, log)
+	defer closeConns()
+	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("junction listening", "addr", cfg.Addr, "database", databaseKind(cfg))
@@ -343,19 +348,24 @@ func databaseKind(cfg Config) string {
 }
 
 // newResolver wires the application.
-func newResolver(cfg Config, st *store.Store, log *slog.Logger) *resolvers.Resolver {
+func newResolver(cfg Config, st *store.Store, log *slog.Logger, m *metrics.Metrics) *resolvers.Resolver {
 	guard := netguard.New(netguard.Options{BlockPrivate: cfg.BlockPrivateNetworks})
 	return &resolvers.Resolver{
 		Store: st, Providers: builtin.Registry(), Log: log,
 		HTTPClient: guard.HTTPClient(providers.HTTPOptions{}), Dial: guard.DialContext,
-		OAuth: providers.NewOAuth(), ProviderTimeout: cfg.ProviderTimeout,
+		OAuth: providers.NewOAuth(), ProviderTimeout: cfg.ProviderTimeout, Metrics: m,
 	}
 }
 
 // newHandler builds the HTTP surface: GraphiQL, GraphQL, the REST shim,
-// login/logout and health checks.
-func newHandler(cfg Config, st *store.Store, log *slog.Logger) http.Handler {
-	res := newResolver(cfg, st, log)
+// login/logout, health checks and metrics. close releases the provider
+// connections it keeps open; call it after the server stopped.
+func newHandler(cfg Config, st *store.Store, log *slog.Logger) (h http.Handler, close func()) {
+	var m *metrics.Metrics
+	if cfg.Metrics {
+		m = metrics.New()
+	}
+	res := newResolver(cfg, st, log, m)
 	lookup := func(ctx context.Context, token string) (auth.Identity, error) {
 		p, err := st.Authenticate(ctx, token)
 		if errors.Is(err, store.ErrNotFound) {
@@ -377,7 +387,12 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) http.Handler {
 	authn := auth.Middleware(lookup, unauthenticated, failed)
 
 	r := chi.NewRouter()
-	r.Use(reqid.Middleware, accessLog(log), middleware.Recoverer, limitBody(cfg.MaxBodyBytes))
+	r.Use(reqid.Middleware, accessLog(log), m.Middleware, middleware.Recoverer, limitBody(cfg.MaxBodyBytes))
+	if m != nil {
+		// Labels are route patterns, methods, statuses, provider names and
+		// error codes: nothing tenant- or user-specific.
+		r.Handle("/metrics", m.Handler())
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		rest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -402,7 +417,7 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) http.Handler {
 		r.Handle("/graphql", graphqlHandler(cfg, res, log))
 		r.Mount("/api/v1", rest.Router(res, log))
 	})
-	return r
+	return r, res.Close
 }
 
 func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.Handler {

@@ -80,7 +80,9 @@ func newEnv(t *testing.T, db testdb.DB, mod ...func(*Config)) *env {
 	}
 	e := &env{t: t, db: db, st: testdb.Open(t, db, testdb.NewKey(t)), log: &lockedBuffer{}, queries: &queryCounter{}, bodies: &lockedBuffer{}}
 	e.st.DB().AddQueryHook(e.queries)
-	e.h = newHandler(cfg, e.st, newLogger(cfg, e.log))
+	var closeConns func()
+	e.h, closeConns = newHandler(cfg, e.st, newLogger(cfg, e.log))
+	t.Cleanup(closeConns)
 	e.admin = e.token("acme", "alice", "admin")
 	return e
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -195,6 +196,19 @@ func TestVerifyGoesThroughNetguard(t *testing.T) {
 				}
 				if got != tc.wantErr {
 					t.Fatalf("verificationErrorCode = %q (%v), want %q", got, v.VerificationError, tc.wantErr)
+				}
+				outcome := cmp.Or(tc.wantErr, "ok")
+				m := e.do("GET", "/metrics", "", nil).Body.String()
+				for _, want := range []string{
+					`junction_provider_checks_total{outcome="` + outcome + `",provider="` + tc.input["provider"].(string) + `"} 1`,
+					`junction_http_requests_total{method="POST",route="/graphql",status="200"} 2`,
+				} {
+					if !strings.Contains(m, want) {
+						t.Fatalf("/metrics lacks %s", want)
+					}
+				}
+				if strings.Contains(m, c.ID) {
+					t.Fatal("a connection id is a metric label")
 				}
 			})
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/junctionhq/junction/metrics"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/store"
 )
@@ -27,6 +28,8 @@ type Resolver struct {
 	OAuth *providers.OAuth
 	// ProviderTimeout bounds every provider call.
 	ProviderTimeout time.Duration
+	// Metrics records provider checks; nil records nothing.
+	Metrics *metrics.Metrics
 
 	connsOnce sync.Once
 	conns     *connCache

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -47,7 +48,15 @@ func (r *Resolver) cached(c *store.Connection, drv providers.Driver, cfg provide
 
 // check opens a Conn and runs its Verifier under the provider timeout. Every
 // message and detail is redacted against the secrets.
-func (r *Resolver) check(ctx context.Context, drv providers.Driver, cfg providers.Config, open opener) (map[string]any, *providers.Error) {
+func (r *Resolver) check(ctx context.Context, drv providers.Driver, cfg providers.Config, open opener) (details map[string]any, perr *providers.Error) {
+	start := time.Now()
+	defer func() {
+		outcome := "ok"
+		if perr != nil {
+			outcome = string(perr.Code)
+		}
+		r.Metrics.Check(drv.Name(), outcome, time.Since(start))
+	}()
 	if r.ProviderTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.ProviderTimeout)
@@ -66,7 +75,7 @@ func (r *Resolver) check(ctx context.Context, drv providers.Driver, cfg provider
 	if err != nil {
 		return nil, redactErr(providers.Classify(drv.Name(), err), cfg.Secrets)
 	}
-	details := map[string]any{}
+	details = map[string]any{}
 	if res != nil && res.Details != nil {
 		details, _ = providers.RedactValue(res.Details, cfg.Secrets).(map[string]any)
 	}
