@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -119,16 +118,7 @@ func (c *conn) participations(ctx context.Context, token string) (*http.Response
 	req.Header.Set("x-amz-access-token", token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "Junction/1.0 (Language=Go)")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, nil, providers.Classify("amazon_sp", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, providers.Classify("amazon_sp", err)
-	}
-	return resp, body, nil
+	return c.cfg.Do(req, "amazon_sp")
 }
 
 // spError is one entry of SP-API's {errors:[{code,message,details}]} body.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -83,14 +82,9 @@ func (c *conn) currentAccount(ctx context.Context) ([]byte, error) {
 		if c.pathRoot != "" {
 			r.Header.Set("Dropbox-API-Path-Root", c.pathRoot)
 		}
-		resp, err := c.cfg.Client().Do(r)
+		resp, body, err := c.cfg.DoLimit(r, name, 1<<20)
 		if err != nil {
-			return nil, providers.Classify(name, err)
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, providers.Classify(name, err)
+			return nil, err
 		}
 		if resp.StatusCode == http.StatusOK {
 			return body, nil

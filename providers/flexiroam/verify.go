@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -155,14 +154,9 @@ func (c *conn) post(ctx context.Context, path, token string, fields map[string]s
 	if token != "" {
 		req.Header.Set("token", token)
 	}
-	resp, err := c.cfg.Client().Do(req)
+	resp, body, err := c.cfg.DoLimit(req, "flexiroam", 1<<20)
 	if err != nil {
-		return nil, providers.Classify("flexiroam", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, providers.Classify("flexiroam", err)
+		return nil, err
 	}
 	a := &answer{status: resp.StatusCode, header: resp.Header, body: body}
 	a.json = json.Unmarshal(body, &a.env) == nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 
@@ -29,14 +28,9 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	}
 	req.SetBasicAuth(c.cfg.String("username"), c.cfg.Secret("api_key"))
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
+	resp, body, err := c.cfg.Do(req, name)
 	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, providers.Classify(name, err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := providers.StatusError(name, resp, c.redact(errorText(body)))

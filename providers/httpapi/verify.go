@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -66,16 +65,9 @@ func (c *conn) send(ctx context.Context) (*http.Response, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		resp, err := c.cfg.Client().Do(r)
+		resp, body, err := c.cfg.DoLimit(r, name, 4<<10)
 		if err != nil {
-			// The *url.Error text carries the URL, which may carry the API
-			// key: Classify builds its message without it.
-			return nil, nil, providers.Classify(name, err)
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		resp.Body.Close()
-		if err != nil {
-			return nil, nil, providers.Classify(name, err)
+			return nil, nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && tok != "" && rejected == "" && int(c.cfg.Int("expected_status")) != 401 {
 			rejected = tok

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -39,14 +38,9 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 	case "basic":
 		r.SetBasicAuth(c.cfg.String("username"), c.cfg.Secret("password"))
 	}
-	resp, err := c.cfg.Client().Do(r)
+	resp, body, err := c.cfg.DoLimit(r, name, 1<<20)
 	if err != nil {
-		return nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, providers.Classify(name, err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.apiError(resp, body)

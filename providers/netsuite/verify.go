@@ -90,14 +90,9 @@ func (c *conn) send(ctx context.Context, u *url.URL, body, bearer string) (*http
 		} else {
 			req.Header.Set("Authorization", c.tbaHeader(http.MethodPost, u))
 		}
-		resp, err := c.cfg.Client().Do(req)
+		resp, data, err := c.cfg.Do(req, name)
 		if err != nil {
-			return nil, nil, providers.Classify(name, err)
-		}
-		data, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, nil, providers.Classify(name, err)
+			return nil, nil, err
 		}
 		if !retryable(resp.StatusCode) || attempt >= maxRetries {
 			return resp, data, nil

@@ -3,7 +3,6 @@ package rydership
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 
@@ -87,16 +86,7 @@ func (c *conn) get(ctx context.Context, u, accessToken string) (*http.Response, 
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, providers.Classify(name, err)
-	}
-	return resp, body, nil
+	return c.cfg.Do(req, name)
 }
 
 // redact removes the connection's secrets and the access token from s.

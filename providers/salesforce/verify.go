@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -83,16 +82,7 @@ func (c *conn) get(ctx context.Context, u, accessToken string) (*http.Response, 
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, nil, providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, providers.Classify(name, err)
-	}
-	return resp, body, nil
+	return c.cfg.Do(req, name)
 }
 
 // flow is the token grant for the configured auth mode, run by the shared

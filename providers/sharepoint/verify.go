@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,14 +109,9 @@ func (c *conn) getOnce(ctx context.Context, tok *oauth2.Token, path, sel string,
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
+	resp, body, err := c.cfg.DoLimit(req, name, 1<<20)
 	if err != nil {
-		return providers.Classify(name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return providers.Classify(name, err)
+		return err
 	}
 	if resp.StatusCode/100 != 2 {
 		return c.graphError(resp, body, what)

@@ -3,7 +3,6 @@ package starlink
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 
@@ -116,16 +115,7 @@ func (c *conn) getAccount(ctx context.Context, token string) (*http.Response, []
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, nil, providers.Classify("starlink", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, nil, providers.Classify("starlink", err)
-	}
-	return resp, body, nil
+	return c.cfg.Do(req, "starlink")
 }
 
 // statusError classifies a non-200 answer with Starlink's documented meanings.
