@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -59,6 +61,22 @@ func Redact(s string, secrets map[string]string) string {
 	}
 	out.WriteString(s[last:])
 	return out.String()
+}
+
+// RedactWith is Redact with extra values, such as a session token obtained
+// at run time, treated as secrets too (every encoded form included).
+func RedactWith(s string, secrets map[string]string, extra ...string) string {
+	if len(extra) == 0 {
+		return Redact(s, secrets)
+	}
+	all := make(map[string]string, len(secrets)+len(extra))
+	for i, v := range extra {
+		// A key no spec can declare, so an extra value never replaces a
+		// secret nor is taken for a user name.
+		all["\x00extra"+strconv.Itoa(i)] = v
+	}
+	maps.Copy(all, secrets)
+	return Redact(s, all)
 }
 
 // redactForms returns every form of every secret worth looking for.

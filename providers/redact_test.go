@@ -147,3 +147,22 @@ func FuzzRedact(f *testing.F) {
 		}
 	})
 }
+
+func TestRedactWith(t *testing.T) {
+	secrets := map[string]string{"api_key": "key-1234", "username": "bob"}
+	tok := "sess-token-5678"
+	in := "key key-1234 token " + tok + " escaped " + url.QueryEscape(tok+"/x") +
+		" b64 " + base64.StdEncoding.EncodeToString([]byte(tok))
+	got := providers.RedactWith(in, secrets, tok, "", "ab")
+	for _, leak := range []string{"key-1234", "sess-token-5678", base64.StdEncoding.EncodeToString([]byte(tok))} {
+		if strings.Contains(got, leak) {
+			t.Errorf("RedactWith left %q in %q", leak, got)
+		}
+	}
+	if len(secrets) != 2 {
+		t.Errorf("RedactWith changed the secrets map: %v", secrets)
+	}
+	if got, want := providers.RedactWith("key-1234", secrets), R; got != want {
+		t.Errorf("RedactWith without extras = %q, want %q", got, want)
+	}
+}

@@ -165,11 +165,7 @@ func (c *conn) post(ctx context.Context, path, token string, fields map[string]s
 
 // redact removes the password and the session token from s.
 func (c *conn) redact(s, token string) string {
-	secrets := map[string]string{"session_token": token}
-	for k, v := range c.cfg.Secrets {
-		secrets[k] = v
-	}
-	return providers.Redact(s, secrets)
+	return providers.RedactWith(s, c.cfg.Secrets, token)
 }
 
 func (c *conn) fail(code providers.Code, a *answer, token, msg string) *providers.Error {

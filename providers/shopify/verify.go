@@ -244,9 +244,5 @@ func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
 
 // redact removes the connection's secrets and the access token in use.
 func (c *conn) redact(s, token string) string {
-	secrets := map[string]string{"session_access_token": token}
-	for k, v := range c.cfg.Secrets {
-		secrets[k] = v
-	}
-	return providers.Redact(s, secrets)
+	return providers.RedactWith(s, c.cfg.Secrets, token)
 }
