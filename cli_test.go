@@ -29,7 +29,7 @@ func TestCommands(t *testing.T) {
 			env["JUNCTION_ENCRYPTION_KEY"] = testdb.NewKey(t)
 		}
 		var out, errs bytes.Buffer
-		if err := run(ctx, []string{"migrate"}, &out, &errs, envFunc(env)); err != nil || !strings.Contains(out.String(), "applied 1 migration") {
+		if err := run(ctx, []string{"migrate"}, &out, &errs, envFunc(env)); err != nil || !strings.Contains(out.String(), "applied 2 migration") {
 			t.Fatalf("migrate: %v %q", err, out.String())
 		}
 		if db.URL == "" {

@@ -163,3 +163,45 @@ func mustRow(t *testing.T, st *store.Store, id string) *store.Connection {
 	}
 	return &c
 }
+
+// TestOAuthProcessesShareOneRefresh: two servers on one database verifying
+// the same connection at once make one token call between them (the refresh
+// lease lives in the database), and both record success.
+func TestOAuthProcessesShareOneRefresh(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		idp := &rotatingIdP{refresh: "rt-1"}
+		up := httptest.NewServer(idp)
+		defer up.Close()
+		e := newEnv(t, db)
+		c := e.create(e.admin, map[string]any{"name": "3PL", "provider": "rydership",
+			"config":      map[string]any{"base_url": up.URL, "token_url": up.URL + "/oauth/token", "client_id": "app"},
+			"credentials": map[string]any{"client_secret": "app-secret", "refresh_token": "rt-1"}})
+		other, closeOther := newHandler(testConfig(), e.st, newLogger(testConfig(), io.Discard))
+		defer closeOther()
+		var wg sync.WaitGroup
+		results := make(chan string, 20)
+		for i := range 20 {
+			h := e.h
+			if i%2 == 1 {
+				h = other
+			}
+			wg.Go(func() {
+				req := httptest.NewRequest("POST", "/api/v1/connections/"+c.ID+"/verify", nil)
+				req.Header.Set("Authorization", "Bearer "+e.admin)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				results <- fmt.Sprint(w.Code, " ", w.Body.String())
+			})
+		}
+		wg.Wait()
+		close(results)
+		for r := range results {
+			if !strings.HasPrefix(r, "200 ") || !strings.Contains(r, `"status":"active"`) {
+				t.Fatalf("verify: %.300s", r)
+			}
+		}
+		if n := idp.calls.Load(); n != 1 {
+			t.Fatalf("two processes made %d token calls, want 1", n)
+		}
+	})
+}

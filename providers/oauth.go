@@ -39,6 +39,17 @@ type TokenKeyer interface {
 	TokenKey() string
 }
 
+// TokenLocker is optionally implemented by a TokenStore that several
+// processes share. LockToken blocks until this caller holds the right to
+// refresh the connection's token (or ctx ends) and returns the func that
+// gives it up. With it, processes refreshing at once make one token call: the
+// others wait, then find the refreshed token in the store. Without it, each
+// process refreshes on its own and compare-and-swap decides which token is
+// kept (nothing is lost, but there may be one token call per process).
+type TokenLocker interface {
+	LockToken(ctx context.Context) (unlock func(), err error)
+}
+
 // ErrTokenConflict is returned by TokenStore.SaveToken when the stored token
 // changed since it was loaded.
 var ErrTokenConflict = errors.New("oauth token changed concurrently")
@@ -219,6 +230,26 @@ func (o *OAuth) obtain(ctx context.Context, c Config, provider string, flow OAut
 	if o.usable(stored, flow.Rejected) {
 		o.put(key, stored, false, nil)
 		return stored, nil
+	}
+	if l, ok := c.Tokens.(TokenLocker); ok {
+		unlock, err := l.LockToken(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, Classify(provider, ctx.Err())
+			}
+			return nil, Wrap(CodeProviderError, err, "%s: could not take the OAuth refresh lock", provider)
+		}
+		defer unlock()
+		// Another process may have refreshed while this one waited.
+		cur, err := c.Tokens.LoadToken(ctx)
+		if err != nil {
+			return nil, Wrap(CodeProviderError, err, "%s: could not load the stored OAuth token", provider)
+		}
+		if o.usable(cur, flow.Rejected) {
+			o.put(key, cur, false, nil)
+			return cur, nil
+		}
+		stored = cur
 	}
 
 	// The refresh token: the stored one (it may have been rotated by another

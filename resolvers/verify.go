@@ -245,9 +245,43 @@ type connTokens struct {
 }
 
 var (
-	_ providers.TokenStore = (*connTokens)(nil)
-	_ providers.TokenKeyer = (*connTokens)(nil)
+	_ providers.TokenStore  = (*connTokens)(nil)
+	_ providers.TokenKeyer  = (*connTokens)(nil)
+	_ providers.TokenLocker = (*connTokens)(nil)
 )
+
+// Token refresh lease: how long one holder may refresh, and how often a
+// waiting process looks whether the lease is free.
+const (
+	tokenLeaseTTL  = 30 * time.Second
+	tokenLeasePoll = 25 * time.Millisecond
+)
+
+// LockToken takes the connection's refresh lease in the database, so that
+// processes sharing it make one token call; it waits while another holds it.
+func (t *connTokens) LockToken(ctx context.Context) (func(), error) {
+	holder := store.NewID()
+	tick := time.NewTicker(tokenLeasePoll)
+	defer tick.Stop()
+	for {
+		ok, err := t.store.AcquireTokenLease(ctx, t.tenantID, t.id, holder, tokenLeaseTTL)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				defer cancel()
+				t.store.ReleaseTokenLease(ctx, t.tenantID, t.id, holder)
+			}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
 
 // TokenKey names the connection, so every request for it shares one cache
 // entry and one token call.

@@ -425,3 +425,37 @@ func (s *Store) RecordVerification(ctx context.Context, tenantID, id string, v V
 	}
 	return nil
 }
+
+// AcquireTokenLease takes the lease on refreshing the OAuth token of the
+// tenant's connection for ttl, unless another holder's lease is still
+// running. It reports whether holder now has it. The lease columns are not
+// part of the row's version, so taking one never conflicts with an edit.
+func (s *Store) AcquireTokenLease(ctx context.Context, tenantID, id, holder string, ttl time.Duration) (bool, error) {
+	now := Now()
+	res, err := s.db.NewUpdate().Model((*Connection)(nil)).
+		Set("token_lease_holder = ?", holder).Set("token_lease_until = ?", now.Add(ttl)).
+		Where("tenant_id = ? AND id = ?", tenantID, id).
+		Where("(token_lease_until IS NULL OR token_lease_until < ? OR token_lease_holder = ?)", now, holder).
+		Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: token lease: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 0 {
+		if _, err := s.GetConnection(ctx, tenantID, id); err != nil {
+			return false, err
+		}
+	}
+	return n == 1, nil
+}
+
+// ReleaseTokenLease ends holder's lease, if it still has it.
+func (s *Store) ReleaseTokenLease(ctx context.Context, tenantID, id, holder string) error {
+	_, err := s.db.NewUpdate().Model((*Connection)(nil)).
+		Set("token_lease_holder = NULL").Set("token_lease_until = NULL").
+		Where("tenant_id = ? AND id = ? AND token_lease_holder = ?", tenantID, id, holder).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: token lease: %w", err)
+	}
+	return nil
+}

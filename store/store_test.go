@@ -538,3 +538,38 @@ func ids(cs []*store.Connection) []string {
 	}
 	return out
 }
+
+func TestTokenLease(t *testing.T) {
+	testdb.EachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		u := admin(t, st, "acme")
+		c := newConn(st, u, "A", "rydership", func(c *store.Connection) { c.Slug = "a" })
+		if err := st.InsertConnection(ctx, c, map[string]string{"refresh_token": "rt"}, false); err != nil {
+			t.Fatal(err)
+		}
+		take := func(holder string, ttl time.Duration) bool {
+			ok, err := st.AcquireTokenLease(ctx, u.TenantID, c.ID, holder, ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !take("a", time.Minute) || take("b", time.Minute) || !take("a", time.Minute) {
+			t.Fatal("a lease must exclude others and be renewable by its holder")
+		}
+		if err := st.ReleaseTokenLease(ctx, u.TenantID, c.ID, "b"); err != nil || take("b", time.Minute) {
+			t.Fatal("another holder released a's lease")
+		}
+		st.ReleaseTokenLease(ctx, u.TenantID, c.ID, "a")
+		if !take("b", -time.Second) || !take("c", time.Minute) {
+			t.Fatal("a released or expired lease must be free")
+		}
+		got, _ := st.GetConnection(ctx, u.TenantID, c.ID)
+		if got.Version != c.Version {
+			t.Fatalf("leases changed the row's version: %d -> %d", c.Version, got.Version)
+		}
+		if _, err := st.AcquireTokenLease(ctx, "other-tenant", c.ID, "x", time.Minute); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("lease across tenants: %v", err)
+		}
+	})
+}
