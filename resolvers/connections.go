@@ -246,7 +246,7 @@ func (r *Resolver) planCreate(in CreateInput) (*createPlan, error) {
 		p.visibility = *v
 	}
 	var serrs []FieldError
-	p.secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value(), false)
+	p.secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value())
 	errs = append(errs, serrs...)
 	if drv != nil {
 		var verrs []FieldError
@@ -373,7 +373,7 @@ func (r *Resolver) applyUpdate(c *store.Connection, in UpdateInput) (map[string]
 	}
 	merged, sent, serrs := mergeSecrets(stored, in.Credentials.Value())
 	errs = append(errs, serrs...)
-	cfg, verrs := validateSpec(spec, proposedCfg, onlySpecSecrets(merged, sent))
+	cfg, verrs := validateSpec(spec, proposedCfg, withoutToken(merged))
 	errs = append(errs, verrs...)
 	if len(verrs) == 0 {
 		errs = append(errs, targetGuard(spec, c.Config, cfg, merged, sent)...)
@@ -417,16 +417,10 @@ func mergeSecrets(stored map[string]string, edits map[string]any) (map[string]st
 	return merged, sent, errs
 }
 
+// withoutToken returns m without the reserved token key: what validation and
+// change detection look at.
 func withoutToken(m map[string]string) map[string]string {
 	out := maps.Clone(m)
-	delete(out, oauthTokenKey)
-	return out
-}
-
-// onlySpecSecrets drops reserved keys before validation, but keeps every key
-// the caller sent so unknown ones are reported.
-func onlySpecSecrets(merged map[string]string, sent map[string]bool) map[string]string {
-	out := maps.Clone(merged)
 	delete(out, oauthTokenKey)
 	return out
 }
@@ -678,9 +672,9 @@ func enumStrings[T ~string](vals []T) []string {
 	return out
 }
 
-// stringMap converts a credentials object to strings; nulls are dropped
-// unless keepNull, and other types are string_type errors.
-func stringMap(loc []any, m map[string]any, keepNull bool) (map[string]string, []FieldError) {
+// stringMap converts a credentials object to strings; nulls are dropped and
+// other types are string_type errors.
+func stringMap(loc []any, m map[string]any) (map[string]string, []FieldError) {
 	out := map[string]string{}
 	var errs []FieldError
 	for _, k := range sortedKeys(m) {

@@ -176,7 +176,7 @@ func (r *Resolver) planTest(ctx context.Context, who auth.Identity, in model.Tes
 		}
 		merged, sent, serrs := mergeSecrets(stored, in.Credentials.Value())
 		errs = append(errs, serrs...)
-		settings, verrs := validateSpec(drv.Spec(), cfgIn, onlySpecSecrets(merged, sent))
+		settings, verrs := validateSpec(drv.Spec(), cfgIn, withoutToken(merged))
 		errs = append(errs, verrs...)
 		if len(verrs) == 0 {
 			errs = append(errs, targetGuard(drv.Spec(), c.Config, settings, merged, sent)...)
@@ -191,7 +191,7 @@ func (r *Resolver) planTest(ctx context.Context, who auth.Identity, in model.Tes
 			errs = append(errs, enumError([]any{"provider"}, r.Providers.Names()))
 		}
 		var serrs []FieldError
-		p.secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value(), false)
+		p.secrets, serrs = stringMap([]any{"credentials"}, in.Credentials.Value())
 		errs = append(errs, serrs...)
 		if p.drv != nil {
 			var verrs []FieldError
