@@ -191,18 +191,6 @@ func refreshSecrets() map[string]string {
 	return map[string]string{"client_secret": clientSecret, "refresh_token": refreshTok}
 }
 
-func wantCode(t *testing.T, err error, code providers.Code) *providers.Error {
-	t.Helper()
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error = %v, want a *providers.Error with code %s", err, code)
-	}
-	if pe.Code != code {
-		t.Fatalf("code = %s (%s), want %s", pe.Code, pe.Message, code)
-	}
-	return pe
-}
-
 // noLeak fails if any secret appears in the error's message or anywhere in
 // its chain of causes (a url.Error would carry the whole URL).
 func noLeak(t *testing.T, err error, secrets ...string) {
@@ -351,7 +339,7 @@ func TestVerify(t *testing.T) {
 					t.Fatalf("verify: %v", err)
 				}
 			} else {
-				wantCode(t, err, tc.code)
+				providertest.WantCode(t, err, tc.code)
 				noLeak(t, err, apiPassword, clientSecret, refreshTok)
 			}
 			if tc.check != nil {
@@ -386,7 +374,7 @@ func TestTransportErrorsHideQueryStrings(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			_, err := c.(providers.Verifier).Verify(ctx, providers.VerifyRequest{})
-			wantCode(t, err, tc.code)
+			providertest.WantCode(t, err, tc.code)
 			noLeak(t, err, apiPassword, clientSecret, "password=")
 		})
 	}
@@ -434,20 +422,7 @@ func TestVerifyRotatesRefreshToken(t *testing.T) {
 func TestVerifyConcurrentOneTokenCall(t *testing.T) {
 	f := newFake(t)
 	c := providertest.Open(t, Driver{}, f.settings(nil), refreshSecrets())
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, err := c.(providers.Verifier).Verify(context.Background(), providers.VerifyRequest{}); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("verify: %v", err)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tokenCalls.Load(); n != 1 {
 		t.Errorf("token calls = %d, want 1", n)
 	}
@@ -470,7 +445,7 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 				s[k] = v
 			}
 			_, err := Driver{}.Open(context.Background(), providertest.Config(t, Driver{}, s, tc.secrets))
-			wantCode(t, err, providers.CodeInvalidConfig)
+			providertest.WantCode(t, err, providers.CodeInvalidConfig)
 		})
 	}
 }

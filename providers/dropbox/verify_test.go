@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,18 +117,6 @@ func (f *fake) settings(extra map[string]any) map[string]any {
 
 var secrets = map[string]string{"app_secret": appSecret, "refresh_token": refreshToken}
 
-func verify(ctx context.Context, c providers.Conn) (*providers.VerifyResult, *providers.Error) {
-	res, err := c.(providers.Verifier).Verify(ctx, providers.VerifyRequest{})
-	if err == nil {
-		return res, nil
-	}
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		return nil, &providers.Error{Code: "not a *providers.Error", Message: err.Error()}
-	}
-	return nil, pe
-}
-
 func TestVerify(t *testing.T) {
 	reply := func(status int, body string, header ...string) func(http.ResponseWriter, *http.Request, int) bool {
 		return func(w http.ResponseWriter, r *http.Request, _ int) bool {
@@ -200,7 +187,7 @@ func TestVerify(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
 				defer cancel()
 			}
-			res, pe := verify(ctx, c)
+			res, pe := providertest.Verify(ctx, c)
 			if tc.code != "" {
 				if pe == nil {
 					t.Fatalf("want %s, got success %v", tc.code, res.Details)
@@ -264,7 +251,7 @@ func TestRevokedAccessTokenIsReplaced(t *testing.T) {
 		return accessToken
 	}
 	c := providertest.Open(t, Driver{}, f.settings(nil), secrets)
-	if _, pe := verify(context.Background(), c); pe != nil {
+	if _, pe := providertest.Verify(context.Background(), c); pe != nil {
 		t.Fatalf("verify: %s: %s", pe.Code, pe.Message)
 	}
 	if n := f.tokenCalls.Load(); n != 2 {
@@ -281,7 +268,7 @@ func TestRefreshRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, pe := verify(context.Background(), c); pe != nil {
+	if _, pe := providertest.Verify(context.Background(), c); pe != nil {
 		t.Fatalf("verify: %v", pe)
 	}
 	tok, _ := cfg.Tokens.(*providertest.MemTokenStore).LoadToken(context.Background())
@@ -294,20 +281,7 @@ func TestRefreshRotation(t *testing.T) {
 func TestConcurrentVerifyOneTokenCall(t *testing.T) {
 	f := newFake(t)
 	c := providertest.Open(t, Driver{}, f.settings(nil), secrets)
-	var wg sync.WaitGroup
-	errs := make(chan *providers.Error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, pe := verify(context.Background(), c); pe != nil {
-				errs <- pe
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for pe := range errs {
-		t.Errorf("verify: %v", pe)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tokenCalls.Load(); n != 1 {
 		t.Fatalf("token calls = %d, want 1", n)
 	}

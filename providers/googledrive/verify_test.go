@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,19 +96,6 @@ func (f *fake) settings(extra map[string]any) map[string]any {
 
 func oauthSecrets() map[string]string {
 	return map[string]string{"client_secret": googleauthtest.ClientSecret, "refresh_token": googleauthtest.RefreshToken}
-}
-
-func verify(ctx context.Context, t *testing.T, c providers.Conn) (*providers.VerifyResult, *providers.Error) {
-	t.Helper()
-	res, err := c.(providers.Verifier).Verify(ctx, providers.VerifyRequest{})
-	if err == nil {
-		return res, nil
-	}
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		return nil, &providers.Error{Code: "not a *providers.Error", Message: err.Error()}
-	}
-	return nil, pe
 }
 
 func TestVerify(t *testing.T) {
@@ -202,7 +188,7 @@ func TestVerify(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
 				defer cancel()
 			}
-			res, pe := verify(ctx, t, c)
+			res, pe := providertest.Verify(ctx, c)
 			if tc.code != "" {
 				if pe == nil {
 					t.Fatalf("want %s, got success %v", tc.code, res.Details)
@@ -273,7 +259,7 @@ func TestTokenNotSentToOtherHost(t *testing.T) {
 		return true
 	}
 	c := providertest.Open(t, Driver{}, f.settings(nil), oauthSecrets())
-	if _, pe := verify(context.Background(), t, c); pe != nil {
+	if _, pe := providertest.Verify(context.Background(), c); pe != nil {
 		t.Fatalf("verify: %v", pe)
 	}
 	if h, _ := got.Load().(string); h != "" {
@@ -292,7 +278,7 @@ func TestRevokedAccessTokenIsReplaced(t *testing.T) {
 		return accessToken
 	}
 	c := providertest.Open(t, Driver{}, f.settings(nil), oauthSecrets())
-	if _, pe := verify(context.Background(), t, c); pe != nil {
+	if _, pe := providertest.Verify(context.Background(), c); pe != nil {
 		t.Fatalf("verify: %s: %s", pe.Code, pe.Message)
 	}
 	if n := f.tok.Calls(); n != 2 {
@@ -309,20 +295,7 @@ func TestServiceAccountConcurrentVerifyOneTokenCall(t *testing.T) {
 	c := providertest.Open(t, Driver{}, f.settings(map[string]any{"auth_mode": "service_account", "subject": "ada@example.com",
 		"shared_drive_id": "0AdriveID", "root_folder_id": "folderID"}),
 		map[string]string{"service_account_json": googleauthtest.ServiceAccountJSON(t)})
-	var wg sync.WaitGroup
-	errs := make(chan *providers.Error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, pe := verify(context.Background(), t, c); pe != nil {
-				errs <- pe
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for pe := range errs {
-		t.Errorf("verify: %v", pe)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tok.Calls(); n != 1 {
 		t.Fatalf("token calls = %d, want 1", n)
 	}
@@ -337,7 +310,7 @@ func TestRefreshRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, pe := verify(context.Background(), t, c); pe != nil {
+	if _, pe := providertest.Verify(context.Background(), c); pe != nil {
 		t.Fatalf("verify: %v", pe)
 	}
 	store := cfg.Tokens.(*providertest.MemTokenStore)
@@ -351,20 +324,7 @@ func TestRefreshRotation(t *testing.T) {
 func TestConcurrentVerifyOneTokenCall(t *testing.T) {
 	f := newFake(t)
 	c := providertest.Open(t, Driver{}, f.settings(nil), oauthSecrets())
-	var wg sync.WaitGroup
-	errs := make(chan *providers.Error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, pe := verify(context.Background(), t, c); pe != nil {
-				errs <- pe
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for pe := range errs {
-		t.Errorf("verify: %v", pe)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tok.Calls(); n != 1 {
 		t.Fatalf("token calls = %d, want 1", n)
 	}

@@ -3,7 +3,6 @@ package gorgias
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -62,18 +61,6 @@ func gorgiasError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `{"error":{"msg":%q}}`, msg)
-}
-
-func wantCode(t *testing.T, err error, code providers.Code) *providers.Error {
-	t.Helper()
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error = %v, want a *providers.Error with code %s", err, code)
-	}
-	if pe.Code != code {
-		t.Fatalf("code = %s (%s), want %s", pe.Code, pe.Message, code)
-	}
-	return pe
 }
 
 func TestVerify(t *testing.T) {
@@ -164,7 +151,7 @@ func TestVerify(t *testing.T) {
 					t.Fatalf("verify: %v", err)
 				}
 			} else {
-				pe = wantCode(t, err, tc.code)
+				pe = providertest.WantCode(t, err, tc.code)
 			}
 			if tc.check != nil {
 				tc.check(t, f, res, pe)
@@ -182,7 +169,7 @@ func TestOpenSubdomain(t *testing.T) {
 		t.Run(sub, func(t *testing.T) {
 			_, err := Driver{}.Open(context.Background(), providertest.Config(t, Driver{},
 				map[string]any{"subdomain": sub, "username": email}, map[string]string{"api_key": apiKey}))
-			wantCode(t, err, providers.CodeInvalidConfig)
+			providertest.WantCode(t, err, providers.CodeInvalidConfig)
 		})
 	}
 }

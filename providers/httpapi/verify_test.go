@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,18 +110,6 @@ func header(name, want string) func(r *http.Request) string {
 		}
 		return ""
 	}
-}
-
-func verify(ctx context.Context, c providers.Conn) (*providers.VerifyResult, *providers.Error) {
-	res, err := c.(providers.Verifier).Verify(ctx, providers.VerifyRequest{})
-	if err == nil {
-		return res, nil
-	}
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		return nil, &providers.Error{Code: "not a *providers.Error", Message: err.Error()}
-	}
-	return nil, pe
 }
 
 func TestVerify(t *testing.T) {
@@ -230,7 +217,7 @@ func TestVerify(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
 				defer cancel()
 			}
-			res, pe := verify(ctx, c)
+			res, pe := providertest.Verify(ctx, c)
 			if tc.code != "" {
 				if pe == nil {
 					t.Fatalf("want %s, got success %v", tc.code, res.Details)
@@ -319,7 +306,7 @@ func TestRevokedAccessTokenIsReplaced(t *testing.T) {
 		return accessToken
 	}
 	c := providertest.Open(t, Driver{}, oauthSettings(f), map[string]string{"client_secret": clientSecret})
-	if _, pe := verify(context.Background(), c); pe != nil {
+	if _, pe := providertest.Verify(context.Background(), c); pe != nil {
 		t.Fatalf("verify: %s: %s", pe.Code, pe.Message)
 	}
 	if n := f.tokenCalls.Load(); n != 2 {
@@ -333,20 +320,7 @@ func TestConcurrentVerifyOneTokenCall(t *testing.T) {
 	f := newFake(t)
 	f.check = expect("GET", "/v1/health", header("Authorization", "Bearer "+accessToken))
 	c := providertest.Open(t, Driver{}, oauthSettings(f), map[string]string{"client_secret": clientSecret})
-	var wg sync.WaitGroup
-	errs := make(chan *providers.Error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, pe := verify(context.Background(), c); pe != nil {
-				errs <- pe
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for pe := range errs {
-		t.Errorf("verify: %v", pe)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tokenCalls.Load(); n != 1 {
 		t.Fatalf("token calls = %d, want 1", n)
 	}

@@ -73,18 +73,6 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, `{"experiments": [{"experiment_id": "0", "name": "Default", "artifact_location": "mlflow-artifacts:/0", "lifecycle_stage": "active"}], "next_page_token": "eyJvZmZzZXQiOiAxfQ=="}`)
 }
 
-func verify(ctx context.Context, c providers.Conn) (*providers.VerifyResult, *providers.Error) {
-	res, err := c.(providers.Verifier).Verify(ctx, providers.VerifyRequest{})
-	if err == nil {
-		return res, nil
-	}
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		return nil, &providers.Error{Code: "not a *providers.Error", Message: err.Error()}
-	}
-	return nil, pe
-}
-
 func TestVerify(t *testing.T) {
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+password))
 	reply := func(status int, code, msg string, hdr ...string) func(http.ResponseWriter, *http.Request, int) bool {
@@ -160,7 +148,7 @@ func TestVerify(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.deadline)
 				defer cancel()
 			}
-			res, pe := verify(ctx, c)
+			res, pe := providertest.Verify(ctx, c)
 			if tc.code != "" {
 				if pe == nil {
 					t.Fatalf("want %s, got success %v", tc.code, res.Details)

@@ -276,18 +276,6 @@ func open(t *testing.T, settings map[string]any, secrets map[string]string) *con
 	return cc
 }
 
-func wantCode(t *testing.T, err error, code providers.Code) *providers.Error {
-	t.Helper()
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error = %v, want a *providers.Error with code %s", err, code)
-	}
-	if pe.Code != code {
-		t.Fatalf("code = %s (%s), want %s", pe.Code, pe.Message, code)
-	}
-	return pe
-}
-
 func TestVerifyTBA(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -389,7 +377,7 @@ func TestVerifyTBA(t *testing.T) {
 					t.Fatalf("verify: %v", err)
 				}
 			} else {
-				pe = wantCode(t, err, tc.code)
+				pe = providertest.WantCode(t, err, tc.code)
 			}
 			if tc.check != nil {
 				tc.check(t, f, res, pe)
@@ -430,7 +418,7 @@ func TestVerifyM2M(t *testing.T) {
 				"client_id": m2mClientID, "certificate_id": certificateID}, map[string]string{"private_key_pem": tc.pem})
 			res, err := c.Verify(context.Background(), providers.VerifyRequest{})
 			if tc.code != "" {
-				pe := wantCode(t, err, tc.code)
+				pe := providertest.WantCode(t, err, tc.code)
 				if strings.Contains(pe.Error(), "PRIVATE KEY") {
 					t.Errorf("message leaks the key: %s", pe.Error())
 				}
@@ -496,7 +484,7 @@ func TestOpen(t *testing.T) {
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Driver{}.Open(context.Background(), providertest.Config(t, Driver{}, tc.settings, tc.secrets))
-			wantCode(t, err, providers.CodeInvalidConfig)
+			providertest.WantCode(t, err, providers.CodeInvalidConfig)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package rydership
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -120,18 +119,6 @@ func secrets() map[string]string {
 	return map[string]string{"client_secret": clientSecret, "refresh_token": refreshTok}
 }
 
-func wantCode(t *testing.T, err error, code providers.Code) *providers.Error {
-	t.Helper()
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error = %v, want a *providers.Error with code %s", err, code)
-	}
-	if pe.Code != code {
-		t.Fatalf("code = %s (%s), want %s", pe.Code, pe.Message, code)
-	}
-	return pe
-}
-
 func TestVerify(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -218,7 +205,7 @@ func TestVerify(t *testing.T) {
 					t.Fatalf("verify: %v", err)
 				}
 			} else {
-				pe = wantCode(t, err, tc.code)
+				pe = providertest.WantCode(t, err, tc.code)
 				if strings.Contains(pe.Error(), clientSecret) || strings.Contains(pe.Error(), refreshTok) {
 					t.Errorf("message leaks a secret: %s", pe.Error())
 				}
@@ -270,20 +257,7 @@ func TestVerifyRotatesRefreshToken(t *testing.T) {
 func TestVerifyConcurrentOneTokenCall(t *testing.T) {
 	f := newFake(t)
 	c := providertest.Open(t, Driver{}, f.settings(), secrets())
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, err := c.(providers.Verifier).Verify(context.Background(), providers.VerifyRequest{}); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("verify: %v", err)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tokenCalls.Load(); n != 1 {
 		t.Errorf("token calls = %d, want 1", n)
 	}
@@ -296,5 +270,5 @@ func TestOpenDefaultsAndBadURL(t *testing.T) {
 	}
 	_, err := Driver{}.Open(context.Background(), providertest.Config(t, Driver{},
 		map[string]any{"client_id": clientID, "base_url": "getwhiplash.com"}, secrets()))
-	wantCode(t, err, providers.CodeInvalidConfig)
+	providertest.WantCode(t, err, providers.CodeInvalidConfig)
 }

@@ -191,18 +191,6 @@ func verify(t *testing.T, ctx context.Context, settings map[string]any, secrets 
 	return res, cfg, err
 }
 
-func wantCode(t *testing.T, err error, code providers.Code) *providers.Error {
-	t.Helper()
-	var pe *providers.Error
-	if !errors.As(err, &pe) {
-		t.Fatalf("error = %v, want a *providers.Error with code %s", err, code)
-	}
-	if pe.Code != code {
-		t.Fatalf("code = %s (%s), want %s", pe.Code, pe.Message, code)
-	}
-	return pe
-}
-
 func TestVerify(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -289,7 +277,7 @@ func TestVerify(t *testing.T) {
 					t.Fatalf("verify: %v", err)
 				}
 			} else {
-				pe = wantCode(t, err, tc.code)
+				pe = providertest.WantCode(t, err, tc.code)
 			}
 			if tc.check != nil {
 				tc.check(t, f, res, pe)
@@ -334,7 +322,7 @@ func TestVerifyAuthModes(t *testing.T) {
 		f.jwtKey, f.username = &other.PublicKey, "integration@example.com"
 		settings := f.settings(map[string]any{"auth_mode": "jwt_bearer", "username": "integration@example.com"})
 		_, _, err := verify(t, context.Background(), settings, map[string]string{"private_key_pem": keyPEM})
-		pe := wantCode(t, err, providers.CodeAuthFailed)
+		pe := providertest.WantCode(t, err, providers.CodeAuthFailed)
 		if !strings.Contains(pe.Message, "invalid assertion") || strings.Contains(pe.Message, "PRIVATE KEY") {
 			t.Errorf("message = %s, want Salesforce's description and no key", pe.Message)
 		}
@@ -372,7 +360,7 @@ func TestVerifyAuthModes(t *testing.T) {
 		f := newFake(t)
 		f.refresh = "another"
 		_, _, err := verify(t, context.Background(), f.settings(nil), refreshSecrets())
-		pe := wantCode(t, err, providers.CodeAuthFailed)
+		pe := providertest.WantCode(t, err, providers.CodeAuthFailed)
 		if strings.Contains(pe.Error(), refreshTok) {
 			t.Errorf("message leaks the refresh token: %s", pe.Error())
 		}
@@ -423,20 +411,7 @@ func TestVerifyConcurrentOneTokenCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, err := c.(providers.Verifier).Verify(context.Background(), providers.VerifyRequest{}); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("verify: %v", err)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tokenCalls.Load(); n != 1 {
 		t.Errorf("token calls = %d, want 1", n)
 	}
@@ -460,7 +435,7 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 				s[k] = v
 			}
 			_, err := Driver{}.Open(context.Background(), providertest.Config(t, Driver{}, s, tc.secrets))
-			pe := wantCode(t, err, providers.CodeInvalidConfig)
+			pe := providertest.WantCode(t, err, providers.CodeInvalidConfig)
 			if strings.Contains(pe.Error(), "not a key") {
 				t.Errorf("message echoes the key: %s", pe.Error())
 			}

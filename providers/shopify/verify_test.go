@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -368,20 +367,7 @@ func TestVerifyConcurrentOneTokenCall(t *testing.T) {
 	f := newFake(t, ccToken)
 	settings, secrets := f.ccSettings()
 	c := providertest.Open(t, Driver{}, settings, secrets)
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, err := c.(providers.Verifier).Verify(context.Background(), providers.VerifyRequest{}); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("Verify: %v", err)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tokenCalls.Load(); n != 1 {
 		t.Errorf("token calls = %d, want 1", n)
 	}

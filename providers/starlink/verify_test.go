@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -261,20 +260,7 @@ func TestVerifyTokenEndpoint(t *testing.T) {
 func TestVerifyConcurrentOneTokenCall(t *testing.T) {
 	f := newFake(t)
 	c := providertest.Open(t, Driver{}, f.settings(nil), secrets)
-	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for range 50 {
-		wg.Go(func() {
-			if _, err := c.(providers.Verifier).Verify(context.Background(), providers.VerifyRequest{}); err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("Verify: %v", err)
-	}
+	providertest.VerifyConcurrently(t, c, 50)
 	if n := f.tokenCalls.Load(); n != 1 {
 		t.Errorf("token calls = %d, want 1", n)
 	}
