@@ -50,8 +50,10 @@ func (s *Store) InsertConnection(ctx context.Context, c *Connection, secrets map
 			return nil
 		})
 		if name, ok := uniqueViolation(err); ok && strings.Contains(name, "slug") {
-			if autoSlug && attempt < 5 {
-				continue // lost a race for the slug: pick the next one
+			if autoSlug && attempt < maxSlugAttempts {
+				// Lost a race for the slug: pick the next free one. With N
+				// inserts of one name at once, each loses at most N-1 times.
+				continue
 			}
 			return ErrSlugTaken
 		}
@@ -61,6 +63,10 @@ func (s *Store) InsertConnection(ctx context.Context, c *Connection, secrets map
 		return nil
 	}
 }
+
+// maxSlugAttempts bounds the retries of an insert that keeps losing its
+// derived slug to concurrent inserts of the same name.
+const maxSlugAttempts = 100
 
 // freeSlug returns base, or base-N for the smallest N >= 2 not used in the tenant.
 func (s *Store) freeSlug(ctx context.Context, tenantID, base string) (string, error) {

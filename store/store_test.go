@@ -66,9 +66,10 @@ func TestSlugs(t *testing.T) {
 		}
 		// Concurrent inserts of one name all get distinct slugs.
 		var wg sync.WaitGroup
-		slugs := make([]string, 10)
-		errs := make([]error, 10)
-		for i := range 10 {
+		const n = 25
+		slugs := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
 			wg.Go(func() {
 				c := newConn(st, u, "Race", "postgres", func(c *store.Connection) { c.Slug = "race" })
 				errs[i] = st.InsertConnection(ctx, c, nil, true)
@@ -82,7 +83,7 @@ func TestSlugs(t *testing.T) {
 			}
 		}
 		slices.Sort(slugs)
-		if len(slices.Compact(slugs)) != 10 {
+		if len(slices.Compact(slugs)) != n {
 			t.Fatalf("concurrent slugs not unique: %v", slugs)
 		}
 	})
