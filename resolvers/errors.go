@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -47,6 +49,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
+	// RetryAfter, for rate_limited, is how long the provider asked to wait
+	// (0 when it did not say).
+	RetryAfter time.Duration
 }
 
 // Error returns the message.
@@ -93,7 +98,9 @@ func AsError(err error) (e *Error, internal bool) {
 		case providers.CodeTimeout:
 			return errorf(CodeProviderTimeout, "%s", pe.Message), false
 		case providers.CodeRateLimited:
-			return errorf(CodeRateLimited, "%s", pe.Message), false
+			e := errorf(CodeRateLimited, "%s", pe.Message)
+			e.RetryAfter = pe.RetryAfter
+			return e, false
 		case providers.CodeUnsupported:
 			return errorf(CodeUnsupported, "%s", pe.Message), false
 		case providers.CodeNotFound:
@@ -122,6 +129,9 @@ func ErrorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			Extensions: map[string]any{"code": string(e.Code)}}
 		if len(e.Fields) > 0 {
 			out.Extensions["fields"] = e.Fields
+		}
+		if e.RetryAfter > 0 {
+			out.Extensions["retryAfterSeconds"] = int(math.Ceil(e.RetryAfter.Seconds()))
 		}
 		return out
 	}

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/resolvers"
 )
 
@@ -58,9 +57,8 @@ func errorResponse(err error) response {
 		return response{Status: status, Body: errorBody{Detail: "Not authenticated"}}
 	}
 	r := response{Status: status, Body: errorBody{Detail: e.Message, Code: string(e.Code)}}
-	var pe *providers.Error
-	if e.Code == resolvers.CodeRateLimited && errors.As(err, &pe) && pe.RetryAfter > 0 {
-		r.Header = http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(pe.RetryAfter.Seconds())))}}
+	if e.RetryAfter > 0 {
+		r.Header = http.Header{"Retry-After": {strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds())))}}
 	}
 	return r
 }
