@@ -29,7 +29,7 @@ func TestCommands(t *testing.T) {
 			env["JUNCTION_ENCRYPTION_KEY"] = testdb.NewKey(t)
 		}
 		var out, errs bytes.Buffer
-		if err := run(ctx, []string{"migrate"}, &out, &errs, envFunc(env)); err != nil || !strings.Contains(out.String(), "applied 2 migration") {
+		if err := run(ctx, []string{"migrate"}, nil, &out, &errs, envFunc(env)); err != nil || !strings.Contains(out.String(), "applied 2 migration") {
 			t.Fatalf("migrate: %v %q", err, out.String())
 		}
 		if db.URL == "" {
@@ -39,14 +39,27 @@ func TestCommands(t *testing.T) {
 			}
 		}
 		out.Reset()
-		if err := run(ctx, []string{"token", "create", "--tenant", "t2", "--user", "bob", "--email", "bob@example.com", "--role", "member"}, &out, &errs, envFunc(env)); err != nil {
+		if err := run(ctx, []string{"token", "create", "--tenant", "t2", "--user", "bob", "--email", "bob@example.com", "--role", "member"}, nil, &out, &errs, envFunc(env)); err != nil {
 			t.Fatal(err)
 		}
 		if !regexp.MustCompile(`^jct_[A-Za-z0-9_-]{43}\n$`).MatchString(out.String()) {
 			t.Fatalf("token create must print only the token, got %q", out.String())
 		}
+		tok := strings.TrimSpace(out.String())
+		for _, tc := range []struct {
+			in, want string
+		}{{tok, "revoked"}, {tok, "no such token"}, {"", "no token"}} {
+			out.Reset()
+			err := run(ctx, []string{"token", "revoke"}, strings.NewReader(tc.in+"\n"), &out, &errs, envFunc(env))
+			if got := fmt.Sprint(out.String(), err); !strings.Contains(got, tc.want) {
+				t.Fatalf("token revoke %q: %q, want %q", tc.in, got, tc.want)
+			}
+		}
+		if err := run(ctx, []string{"token", "revoke", tok}, nil, &out, &errs, envFunc(env)); err == nil {
+			t.Fatal("a token on the command line was accepted")
+		}
 		out.Reset()
-		if err := run(ctx, []string{"token", "create", "--user", "bob"}, &out, &errs, envFunc(env)); err == nil {
+		if err := run(ctx, []string{"token", "create", "--user", "bob"}, nil, &out, &errs, envFunc(env)); err == nil {
 			t.Fatal("token create without email and role accepted")
 		}
 
@@ -61,10 +74,10 @@ func TestCommands(t *testing.T) {
 		}
 
 		out.Reset()
-		if err := run(ctx, []string{"rotate-keys"}, &out, &errs, envFunc(env)); err != nil || !strings.Contains(out.String(), "resealed 0") {
+		if err := run(ctx, []string{"rotate-keys"}, nil, &out, &errs, envFunc(env)); err != nil || !strings.Contains(out.String(), "resealed 0") {
 			t.Fatalf("rotate-keys: %v %q", err, out.String())
 		}
-		if err := run(ctx, []string{"frobnicate"}, &out, &errs, envFunc(env)); err == nil {
+		if err := run(ctx, []string{"frobnicate"}, nil, &out, &errs, envFunc(env)); err == nil {
 			t.Fatal("unknown command accepted")
 		}
 	})
@@ -175,7 +188,7 @@ func TestGracefulShutdown(t *testing.T) {
 	defer cancel()
 	out := &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, out, io.Discard, envFunc(env)) }()
+	go func() { done <- run(ctx, nil, nil, out, io.Discard, envFunc(env)) }()
 
 	base := "http://" + addr
 	var tok string

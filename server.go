@@ -5,6 +5,7 @@
 //	junction                 serve (the default)
 //	junction migrate         run database migrations and exit
 //	junction token create    create a tenant/user when missing and print a new token
+//	junction token revoke    revoke the token given on standard input
 //	junction rotate-keys     reseal every credential under the first key
 package main
 
@@ -47,7 +48,7 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "junction:", err)
 		os.Exit(1)
 	}
@@ -159,7 +160,7 @@ func newLogger(c Config, w io.Writer) *slog.Logger {
 	return slog.New(reqid.Handler{Handler: h})
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
@@ -192,10 +193,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stdout, "applied %d migration(s): %s\n", len(applied), strings.Join(applied, ", "))
 		return nil
 	case "token":
-		if len(args) == 0 || args[0] != "create" {
-			return errors.New("usage: junction token create --tenant T --user U --email E --role admin|member")
+		switch {
+		case len(args) > 0 && args[0] == "create":
+			return tokenCreate(ctx, cfg, log, args[1:], stdout)
+		case len(args) > 0 && args[0] == "revoke":
+			return tokenRevoke(ctx, cfg, log, args[1:], stdin, stdout)
 		}
-		return tokenCreate(ctx, cfg, log, args[1:], stdout)
+		return errors.New("usage: junction token create --tenant T --user U --email E --role admin|member\n       junction token revoke < token-file")
 	case "rotate-keys":
 		st, err := openStore(ctx, cfg, log)
 		if err != nil {
@@ -241,6 +245,39 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 		return nil, err
 	}
 	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Keys: keys})
+}
+
+// tokenRevoke revokes the token read from stdin (never from the command
+// line, where it would land in shell history and the process list).
+func tokenRevoke(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) > 0 {
+		return errors.New("usage: junction token revoke < token-file (the token is read from standard input)")
+	}
+	b, err := io.ReadAll(io.LimitReader(stdin, 4096))
+	if err != nil {
+		return err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return errors.New("token revoke: no token on standard input")
+	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	ok, err := st.RevokeToken(ctx, tok)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("token revoke: no such token")
+	}
+	fmt.Fprintln(stdout, "revoked")
+	return nil
 }
 
 func tokenCreate(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {

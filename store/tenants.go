@@ -158,3 +158,14 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // NewID returns a new UUIDv7 string (time-ordered, so inserts stay local in indexes).
 func NewID() string { return newID() }
+
+// RevokeToken deletes token (found by its SHA-256); it reports whether it
+// existed. Requests carrying it are refused from then on.
+func (s *Store) RevokeToken(ctx context.Context, token string) (bool, error) {
+	res, err := s.db.NewDelete().Model((*APIToken)(nil)).Where("token_sha256 = ?", HashToken(token)).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: revoke token: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
