@@ -97,6 +97,16 @@ func (c Config) Client() *http.Client {
 	return NewHTTPClient(HTTPOptions{})
 }
 
+// WithTimeout applies Timeout as ctx's deadline when ctx has none. It returns
+// ctx unchanged, with a cancel that does nothing, when ctx already has a
+// deadline or Timeout is 0; either way the caller defers cancel.
+func (c Config) WithTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.Timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.Timeout)
+}
+
 // Dialer returns Dial, or a plain net.Dialer when none was given.
 func (c Config) Dialer() DialFunc {
 	if c.Dial != nil {

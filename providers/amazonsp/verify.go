@@ -19,11 +19,8 @@ var _ providers.Verifier = (*conn)(nil)
 // seller's marketplace participations (GET /sellers/v1/marketplaceParticipations),
 // checking that every configured marketplace is among them.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	flow := providers.OAuthFlow{
 		TokenURL:     c.tokenURL,
 		ClientID:     strings.TrimSpace(c.cfg.String("lwa_client_id")),

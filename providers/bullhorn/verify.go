@@ -35,11 +35,8 @@ var _ providers.Verifier = (*conn)(nil)
 // Passwords, codes and tokens travel in query strings here, so no URL is ever
 // put in an error: transport errors have their URL stripped of its query.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	k := &call{c: c}
 	oauthURL, restURL, err := k.endpoints(ctx)
 	if err != nil {

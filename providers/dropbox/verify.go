@@ -38,11 +38,8 @@ type account struct {
 // and no Content-Type, as in Dropbox's documented example (Dropbox refuses an
 // empty body labelled application/json, and {} with "expected null").
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	body, err := c.currentAccount(ctx)
 	if err != nil {
 		return nil, err

@@ -19,11 +19,8 @@ var _ providers.Verifier = (*conn)(nil)
 // (POST /user/view/v1, header "token"). The public documentation of both
 // calls is partial: failure shapes are inferred (see the spec's DocsNote).
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	login, err := c.post(ctx, "/user/login/v1", "", map[string]string{
 		"email":    strings.TrimSpace(c.cfg.String("email")),
 		"password": c.cfg.Secret("password"),

@@ -12,11 +12,8 @@ var _ providers.Verifier = (*conn)(nil)
 // Verify calls users.getProfile for "me" (1 quota unit): the authorised user,
 // or the impersonated mailbox with a service account.
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	p, err := c.svc.Users.GetProfile("me").Context(ctx).Do()
 	if err != nil {
 		e := googleauth.APIError("gmail_inbox", c.cfg, err)

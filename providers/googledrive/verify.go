@@ -17,11 +17,8 @@ const folderMimeType = "application/vnd.google-apps.folder"
 // its fields parameter is required), then checks the configured shared drive
 // and root folder, when set, exist and are visible to that user.
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	about, err := c.svc.About.Get().Fields("user(displayName,emailAddress)").Context(ctx).Do()
 	if err != nil {
 		return nil, googleauth.APIError("google_drive", c.cfg, err)

@@ -17,11 +17,8 @@ var _ providers.Verifier = (*conn)(nil)
 // Verify reads the account (GET {base}/api/account) with HTTP Basic
 // authentication (the user's email and API key).
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/api/account", nil)
 	if err != nil {
 		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "gorgias: base_url is not usable")

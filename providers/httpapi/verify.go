@@ -19,11 +19,8 @@ var _ providers.Verifier = (*conn)(nil)
 // authentication and extra headers. It passes on expected_status when set, on
 // any 2xx otherwise.
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	resp, body, err := c.send(ctx)
 	if err != nil {
 		return nil, err

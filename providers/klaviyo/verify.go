@@ -16,11 +16,8 @@ var _ providers.Verifier = (*conn)(nil)
 // scope accounts:read). Klaviyo limits this call to 1/s and 15/min per
 // account, so callers should verify sparingly.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.accountsURL, nil)
 	if err != nil {
 		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "klaviyo: cannot build the request; check base_url")

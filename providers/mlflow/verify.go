@@ -21,11 +21,8 @@ var _ providers.Verifier = (*conn)(nil)
 // Verify searches experiments with max_results 1: the cheapest call that
 // needs the credentials (unlike /health).
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+searchPath, bytes.NewReader([]byte(`{"max_results":1}`)))
 	if err != nil {
 		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: tracking_uri is invalid", name)

@@ -29,11 +29,8 @@ const maxRetries = 3
 // Verify runs a one-row SuiteQL query
 // (POST {base}/services/rest/query/v1/suiteql?limit=1 with Prefer: transient).
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	u, err := url.Parse(c.baseURL + "/services/rest/query/v1/suiteql?limit=1")
 	if err != nil {
 		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: base_url is not usable")

@@ -24,11 +24,8 @@ const verifySQL = `SELECT current_database(), current_user, version(), current_s
 // Verify opens a fresh connection (never a pooled one, so the credentials are
 // proved each time) and reads the database, user and server version.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	pc, err := pgx.ConnectConfig(ctx, c.connCfg.Copy())
 	if err != nil {
 		return nil, c.classify(err)

@@ -17,11 +17,8 @@ var _ providers.Verifier = (*conn)(nil)
 // (GET /v2.2/stores/{store_id}/returns?page-size=1): the cheapest read that
 // proves the API secret works for this store.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.returnsURL, nil)
 	if err != nil {
 		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "redo: cannot build the request; check base_url")

@@ -18,11 +18,8 @@ var _ providers.Verifier = (*conn)(nil)
 // Verify refreshes the access token and counts the account's items
 // (GET {base}/api/v2/items/count), the cheapest authenticated read.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	var scopes []string
 	if s := c.cfg.String("scope"); s != "" {
 		scopes = strings.Fields(s)

@@ -23,11 +23,8 @@ var _ providers.Verifier = (*conn)(nil)
 // (MaxKeys=1, under the configured prefix): its error body names the reason,
 // and its success proves access to the part of the bucket in use.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	details := map[string]any{"bucket": c.bucket, "endpoint": c.endpoint}
 	out, err := c.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(c.bucket)})
 	if err == nil {

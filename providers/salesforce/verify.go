@@ -24,11 +24,8 @@ var _ providers.Verifier = (*conn)(nil)
 // session. A cached token the API refuses (INVALID_SESSION_ID) is replaced
 // once.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	flow := c.flow()
 	var (
 		tok      *oauth2.Token

@@ -21,12 +21,10 @@ var _ providers.Verifier = (*conn)(nil)
 // pin before any credential is sent, logs in, starts the SFTP subsystem and
 // stats base_path.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	var cancel context.CancelFunc
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
-	}
+	ctx, cancelTimeout := c.cfg.WithTimeout(ctx)
+	defer cancelTimeout()
+	// Always cancelled on return: that closes the connection (see AfterFunc).
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	nc, err := c.cfg.Dialer()(ctx, "tcp", c.addr)

@@ -22,11 +22,8 @@ var _ providers.Verifier = (*conn)(nil)
 // path (GET /v1.0/sites/{hostname}:/{site-path}, or /v1.0/sites/{hostname} for
 // the root site) and, when drive_id is set, that drive.
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	var site struct {
 		ID          string `json:"id"`
 		DisplayName string `json:"displayName"`

@@ -26,11 +26,8 @@ const shopQuery = `{ shop { name myshopifyDomain plan { displayName } } }`
 // Verify reads the shop through the Admin GraphQL API, first obtaining an
 // access token with the client-credentials grant when auth_mode says so.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	token, scopes := c.cfg.Secret("access_token"), []string(nil)
 	flow := providers.OAuthFlow{
 		TokenURL:     c.tokenURL,

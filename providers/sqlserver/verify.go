@@ -24,12 +24,10 @@ const verifySQL = `SELECT @@VERSION, DB_NAME(), SUSER_SNAME(), ` +
 // credentials are proved each time) and reads the server version, database
 // and login name.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	var cancel context.CancelFunc
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
-	}
+	ctx, cancelTimeout := c.cfg.WithTimeout(ctx)
+	defer cancelTimeout()
+	// Always cancelled on return: verifyDialer then closes the connection.
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	connector := mssql.NewConnectorConfig(c.params)

@@ -41,11 +41,8 @@ func (e *envelope) messages() string {
 // client_secret_basic) and reads the account it belongs to
 // (GET /public/v2/account, permission "Account information, View").
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	if _, ok := ctx.Deadline(); !ok && c.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
 	flow := providers.OAuthFlow{
 		TokenURL:     c.tokenURL,
 		ClientID:     strings.TrimSpace(c.cfg.String("client_id")),
