@@ -326,6 +326,15 @@ func TestUsersLoadedOncePerRequest(t *testing.T) {
 		if len(list.Users) != 5 || len(list.Connections) != 30 || list.Connections[0].CreatedByUser == nil {
 			t.Fatalf("users %d connections %d", len(list.Users), len(list.Connections))
 		}
+		before = e.queries.users.Load()
+		e.must(e.admin, `{ connections(limit: 100) { connections { id name } } }`, nil, "connections", nil)
+		if n := e.queries.users.Load() - before; n != 0 {
+			t.Fatalf("%d users queries for a page that asks for no user, want 0", n)
+		}
+		before = e.queries.users.Load()
+		if w := e.do("GET", "/api/v1/connections?limit=100", e.admin, nil); w.Code != 200 || e.queries.users.Load()-before != 1 {
+			t.Fatalf("REST list: %d, %d users queries, want 1", w.Code, e.queries.users.Load()-before)
+		}
 	})
 }
 

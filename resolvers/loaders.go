@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/junctionhq/junction/auth"
@@ -75,13 +77,40 @@ func usersBatch(st *store.Store) dataloader.BatchFunc[string, *model.User] {
 	}
 }
 
-// primeUsers starts loading the creators and updaters of conns in one batch,
-// so the user fields resolved later hit the loader's cache.
+// primeUsers loads the creators and updaters of conns in one query, now,
+// into the request's loader, so the user fields resolved later hit its cache
+// without waiting for a batching window. It does nothing for a GraphQL
+// operation that cannot select a user field.
 func (r *Resolver) primeUsers(ctx context.Context, conns ...*model.Connection) {
 	ids := userIDs(conns)
-	if len(ids) > 0 {
-		r.loaders(ctx).Users.LoadMany(ctx, ids)
+	who, ok := auth.FromContext(ctx)
+	if len(ids) == 0 || !ok || !mayNeedUsers(ctx) {
+		return
 	}
+	users, err := r.Store.UsersByID(ctx, who.TenantID, ids)
+	if err != nil {
+		return // the loader will try again, and report the error, if asked
+	}
+	byID := make(map[string]*model.User, len(users))
+	for _, u := range users {
+		byID[u.ID] = &model.User{ID: u.ID, Name: u.Name, Email: u.Email}
+	}
+	l := r.loaders(ctx).Users
+	for _, id := range ids {
+		l.Prime(ctx, id, byID[id])
+	}
+}
+
+// mayNeedUsers reports whether the request can ask for users: always over
+// REST, and over GraphQL when the operation's text names a user field
+// (aliases and fragments still name it), so a query without them costs no
+// users query.
+func mayNeedUsers(ctx context.Context) bool {
+	if !graphql.HasOperationContext(ctx) {
+		return true
+	}
+	q := graphql.GetOperationContext(ctx).RawQuery
+	return strings.Contains(q, "ByUser") || strings.Contains(q, "users")
 }
 
 func userIDs(conns []*model.Connection) []string {
