@@ -93,7 +93,7 @@ func (r *Resolver) getConnection(ctx context.Context, id string) (*model.Connect
 		return nil, err
 	}
 	m := toModel(c)
-	r.primeUsers(ctx, m)
+	r.primeUsers(ctx, false, m)
 	return m, nil
 }
 
@@ -111,7 +111,7 @@ func (r *Resolver) getConnectionBySlug(ctx context.Context, slug string) (*model
 		return nil, err
 	}
 	m := toModel(c)
-	r.primeUsers(ctx, m)
+	r.primeUsers(ctx, false, m)
 	return m, nil
 }
 
@@ -182,7 +182,7 @@ func (r *Resolver) listConnections(ctx context.Context, in ListInput) (*model.Co
 	if res.NextCursor != "" {
 		out.NextCursor = &res.NextCursor
 	}
-	r.primeUsers(ctx, out.Connections...)
+	r.primeUsers(ctx, true, out.Connections...)
 	return out, nil
 }
 
@@ -291,7 +291,7 @@ func (r *Resolver) getFresh(ctx context.Context, who auth.Identity, id string) (
 		return nil, fromStore(err)
 	}
 	m := toModel(c)
-	r.primeUsers(ctx, m)
+	r.primeUsers(ctx, false, m)
 	return m, nil
 }
 
@@ -490,7 +490,7 @@ func (r *Resolver) setStatus(ctx context.Context, id string, status model.Connec
 		}
 		if c.Status == string(status) || (len(from) > 0 && !slices.Contains(from, model.ConnectionStatus(c.Status))) {
 			m := toModel(c)
-			r.primeUsers(ctx, m)
+			r.primeUsers(ctx, false, m)
 			return m, nil
 		}
 		c.Status, c.UpdatedAt, c.UpdatedBy = string(status), store.Now(), who.UserID

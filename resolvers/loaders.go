@@ -81,10 +81,10 @@ func usersBatch(st *store.Store) dataloader.BatchFunc[string, *model.User] {
 // into the request's loader, so the user fields resolved later hit its cache
 // without waiting for a batching window. It does nothing for a GraphQL
 // operation that cannot select a user field.
-func (r *Resolver) primeUsers(ctx context.Context, conns ...*model.Connection) {
+func (r *Resolver) primeUsers(ctx context.Context, list bool, conns ...*model.Connection) {
 	ids := userIDs(conns)
 	who, ok := auth.FromContext(ctx)
-	if len(ids) == 0 || !ok || !mayNeedUsers(ctx) {
+	if len(ids) == 0 || !ok || !mayNeedUsers(ctx, list) {
 		return
 	}
 	users, err := r.Store.UsersByID(ctx, who.TenantID, ids)
@@ -101,13 +101,13 @@ func (r *Resolver) primeUsers(ctx context.Context, conns ...*model.Connection) {
 	}
 }
 
-// mayNeedUsers reports whether the request can ask for users: always over
-// REST, and over GraphQL when the operation's text names a user field
-// (aliases and fragments still name it), so a query without them costs no
-// users query.
-func mayNeedUsers(ctx context.Context) bool {
+// mayNeedUsers reports whether the request can ask for users: over REST for
+// a list (whose answer maps its users), and over GraphQL when the
+// operation's text names a user field (aliases and fragments still name it),
+// so a request without them costs no users query.
+func mayNeedUsers(ctx context.Context, list bool) bool {
 	if !graphql.HasOperationContext(ctx) {
-		return true
+		return list
 	}
 	q := graphql.GetOperationContext(ctx).RawQuery
 	return strings.Contains(q, "ByUser") || strings.Contains(q, "users")
