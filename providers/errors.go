@@ -69,14 +69,22 @@ func WithDetail(msg, detail string) string {
 	return appendDetail(msg, strings.Join(strings.Fields(detail), " "))
 }
 
-// appendDetail appends ": detail" to msg, detail trimmed and cut to maxDetail
-// bytes; inner line breaks are kept (StatusError has always kept them).
-func appendDetail(msg, detail string) string {
-	if detail = strings.TrimSpace(detail); detail == "" {
-		return msg
-	}
-	if len(detail) > maxDetail {
+// CutDetail trims detail, a short upstream reason quoted inside a sentence,
+// and cuts it to at most 300 bytes without splitting a character, with "…"
+// marking the cut (use WithDetail when the reason ends the sentence). detail
+// may echo a secret: redact it first, so no part of one is left at the cut.
+func CutDetail(detail string) string {
+	if detail = strings.TrimSpace(detail); len(detail) > maxDetail {
 		detail = truncateUTF8(detail, maxDetail) + "…"
+	}
+	return detail
+}
+
+// appendDetail appends ": detail" to msg, detail cut by CutDetail; inner
+// line breaks are kept (StatusError has always kept them).
+func appendDetail(msg, detail string) string {
+	if detail = CutDetail(detail); detail == "" {
+		return msg
 	}
 	return msg + ": " + detail
 }

@@ -26,3 +26,13 @@ func TestWithDetail(t *testing.T) {
 		t.Errorf("cut detail is %d bytes, want 299", n)
 	}
 }
+
+func TestCutDetail(t *testing.T) {
+	if got := CutDetail("  short  "); got != "short" {
+		t.Errorf("CutDetail trimmed to %q", got)
+	}
+	got := CutDetail("a" + strings.Repeat("é", 200))
+	if !utf8.ValidString(got) || len(strings.TrimSuffix(got, "…")) != 299 {
+		t.Errorf("CutDetail did not cut on a character: %q", got)
+	}
+}

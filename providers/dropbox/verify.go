@@ -114,10 +114,7 @@ func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
 	e := providers.StatusError(name, resp, detail)
 	switch tag := de.Error.Tag; {
 	case resp.StatusCode == http.StatusBadRequest:
-		e.Message = fmt.Sprintf("%s: Dropbox rejected the request as malformed (HTTP 400)", name)
-		if detail != "" {
-			e.Message += ": " + truncate(detail)
-		}
+		e.Message = providers.WithDetail(fmt.Sprintf("%s: Dropbox rejected the request as malformed (HTTP 400)", name), detail)
 	case tag == "expired_access_token" || tag == "invalid_access_token":
 		e.Message = fmt.Sprintf("%s: the access token was rejected (%s); re-authorise the connection if refreshing does not help", name, tag)
 	case tag == "missing_scope":
@@ -142,13 +139,6 @@ func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
 		e.Message = fmt.Sprintf("%s: %s", name, orDefault(detail, "the request conflicted (HTTP 409)"))
 	}
 	return e
-}
-
-func truncate(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }
 
 func orDefault(s, def string) string {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/providertest"
@@ -167,6 +168,12 @@ func TestVerify(t *testing.T) {
 			fmt.Fprintf(w, "Error in call to API function: bad refresh token %s and secret %s", refreshToken, appSecret)
 			return true
 		}, code: providers.CodeProviderError, msg: "[REDACTED]"},
+		// Byte 300 of the reason falls inside "é": the cut must move back.
+		{name: "long reason cut on a character", answer: func(w http.ResponseWriter, r *http.Request, _ int) bool {
+			w.WriteHeader(400)
+			fmt.Fprint(w, "a"+strings.Repeat("é", 200))
+			return true
+		}, code: providers.CodeProviderError, msg: "ééé…"},
 		{name: "refresh token revoked", secrets: map[string]string{"app_secret": appSecret, "refresh_token": "revoked-refresh-token"},
 			code: providers.CodeAuthFailed, msg: "re-authorise"},
 		{name: "bad app secret", secrets: map[string]string{"app_secret": "wrong-app-secret", "refresh_token": refreshToken},
@@ -194,6 +201,9 @@ func TestVerify(t *testing.T) {
 				}
 				if pe.Code != tc.code || !strings.Contains(pe.Message, tc.msg) {
 					t.Fatalf("want %s containing %q, got %s: %s", tc.code, tc.msg, pe.Code, pe.Message)
+				}
+				if !utf8.ValidString(pe.Message) {
+					t.Errorf("message is not valid UTF-8: %q", pe.Message)
 				}
 				if tc.deadline > 0 && pe.RetryAfter != 30*time.Second {
 					t.Errorf("RetryAfter = %v, want 30s", pe.RetryAfter)

@@ -220,10 +220,7 @@ func (a *Auth) serviceAccountError(err error) error {
 	if !errors.As(err, &re) || re.ErrorCode == "" {
 		return err
 	}
-	desc := a.cfg.Redact(strings.TrimSpace(re.ErrorDescription))
-	if len(desc) > 200 {
-		desc = desc[:200] + "…"
-	}
+	desc := providers.CutDetail(a.cfg.Redact(re.ErrorDescription))
 	if desc != "" {
 		desc = ": " + desc
 	}

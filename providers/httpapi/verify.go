@@ -125,20 +125,15 @@ func (c *conn) statusError(resp *http.Response, body []byte, want int) *provider
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); strings.HasPrefix(mt, "text/") ||
 		strings.Contains(mt, "json") || strings.Contains(mt, "xml") {
 		detail = strings.Join(strings.Fields(string(body)), " ")
-		if len(detail) > 200 {
-			detail = detail[:200] + "…"
-		}
 	}
+	// Redacted before any cut, so no part of a secret is left at the cut.
 	detail = c.cfg.Redact(detail)
 	e := providers.StatusError(name, resp, detail)
 	switch {
 	case e.Code == providers.CodeNotFound:
 		e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404); check base_url and verify_path", name, c.cfg.Redact(c.target.Path))
 	case want != 0 && resp.StatusCode < 400:
-		e.Message = fmt.Sprintf("%s: the server answered HTTP %d, expected %d", name, resp.StatusCode, want)
-		if detail != "" {
-			e.Message += ": " + detail
-		}
+		e.Message = providers.WithDetail(fmt.Sprintf("%s: the server answered HTTP %d, expected %d", name, resp.StatusCode, want), detail)
 	}
 	return e
 }

@@ -71,7 +71,7 @@ func (c *conn) classify(err error) *providers.Error {
 	e := *providers.Classify("postgres", err)
 	switch e.Code {
 	case providers.CodeProviderError:
-		e.Message = "postgres: the connection failed: " + truncate(c.cfg.Redact(err.Error()))
+		e.Message = providers.WithDetail("postgres: the connection failed", c.cfg.Redact(err.Error()))
 	default:
 		e.Message += fmt.Sprintf(" (%s)", addr)
 	}
@@ -80,7 +80,7 @@ func (c *conn) classify(err error) *providers.Error {
 
 // serverError maps a PostgreSQL error (SQLSTATE) to a code and sentence.
 func (c *conn) serverError(pe *pgconn.PgError, err error) *providers.Error {
-	msg := truncate(c.cfg.Redact(pe.Message))
+	msg := providers.CutDetail(c.cfg.Redact(pe.Message))
 	switch pe.Code {
 	case "28P01": // invalid_password
 		return providers.Wrap(providers.CodeAuthFailed, err, "postgres: %s; check the user and password", msg)
@@ -101,11 +101,4 @@ func (c *conn) serverError(pe *pgconn.PgError, err error) *providers.Error {
 		return e
 	}
 	return providers.Wrap(providers.CodeProviderError, err, "postgres: the server answered with an error (SQLSTATE %s): %s", pe.Code, msg)
-}
-
-func truncate(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }

@@ -59,7 +59,7 @@ func (c *conn) classify(err error) *providers.Error {
 		// Never reached the point of an HTTP answer: transport, deadline, blocked address.
 		e := *providers.Classify("s3", err)
 		if e.Code == providers.CodeProviderError {
-			e.Message = "s3: the request failed: " + truncate(c.cfg.Redact(err.Error()))
+			e.Message = providers.WithDetail("s3: the request failed", c.cfg.Redact(err.Error()))
 		} else {
 			e.Message += " (" + c.endpoint + ")"
 		}
@@ -70,7 +70,7 @@ func (c *conn) classify(err error) *providers.Error {
 	code, msg := "", ""
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		code, msg = api.ErrorCode(), truncate(c.cfg.Redact(api.ErrorMessage()))
+		code, msg = api.ErrorCode(), providers.CutDetail(c.cfg.Redact(api.ErrorMessage()))
 	}
 	detail := code
 	if msg != "" && msg != code && msg != http.StatusText(status) {
@@ -106,11 +106,4 @@ func (c *conn) classify(err error) *providers.Error {
 		return e
 	}
 	return mk(providers.CodeProviderError, "s3: the request failed (HTTP %d, %s)", status, strings.TrimSpace(detail))
-}
-
-func truncate(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }

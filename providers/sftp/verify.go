@@ -118,16 +118,9 @@ func (c *conn) classify(ctx context.Context, err error) *providers.Error {
 	}
 	e := *providers.Classify("sftp", err)
 	if e.Code == providers.CodeProviderError {
-		e.Message = "sftp: the connection failed: " + truncate(c.cfg.Redact(text))
+		e.Message = providers.WithDetail("sftp: the connection failed", c.cfg.Redact(text))
 	} else {
 		e.Message += " (" + c.addr + ")"
 	}
 	return &e
-}
-
-func truncate(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }

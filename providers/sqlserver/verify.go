@@ -87,7 +87,7 @@ func (c *conn) classify(ctx context.Context, err error) *providers.Error {
 		_, reason, _ := strings.Cut(text, "TLS Handshake failed: ")
 		return providers.Wrap(providers.CodeTLSError, err,
 			"sqlserver: the TLS handshake with %s failed: %s; check encrypt, trust_server_certificate and host_name_in_certificate",
-			c.addr(), truncate(c.cfg.Redact(reason)))
+			c.addr(), providers.CutDetail(c.cfg.Redact(reason)))
 	case strings.Contains(text, "server does not support encryption"):
 		return providers.Wrap(providers.CodeTLSError, err,
 			"sqlserver: %s does not support encryption but encrypt is %q; enable TLS on the server or set encrypt to false", c.addr(), c.cfg.String("encrypt"))
@@ -99,7 +99,7 @@ func (c *conn) classify(ctx context.Context, err error) *providers.Error {
 	e := *providers.Classify("sqlserver", err)
 	switch e.Code {
 	case providers.CodeProviderError:
-		e.Message = "sqlserver: the connection failed: " + truncate(c.cfg.Redact(text))
+		e.Message = providers.WithDetail("sqlserver: the connection failed", c.cfg.Redact(text))
 	default:
 		e.Message += fmt.Sprintf(" (%s)", c.addr())
 	}
@@ -108,7 +108,7 @@ func (c *conn) classify(ctx context.Context, err error) *providers.Error {
 
 // serverError maps a SQL Server error number to a code and sentence.
 func (c *conn) serverError(se mssql.Error) *providers.Error {
-	msg := truncate(c.cfg.Redact(strings.TrimPrefix(se.Message, "login error: ")))
+	msg := providers.CutDetail(c.cfg.Redact(strings.TrimPrefix(se.Message, "login error: ")))
 	mk := func(code providers.Code, retryable bool, format string, args ...any) *providers.Error {
 		e := providers.Wrap(code, se, format, args...)
 		e.Retryable = retryable
@@ -130,11 +130,4 @@ func (c *conn) serverError(se mssql.Error) *providers.Error {
 		return mk(providers.CodeProviderError, true, "sqlserver: the database is temporarily unavailable: %s", msg)
 	}
 	return mk(providers.CodeProviderError, false, "sqlserver: the server answered error %d: %s", se.Number, msg)
-}
-
-func truncate(s string) string {
-	if len(s) > 300 {
-		return s[:300] + "…"
-	}
-	return s
 }
