@@ -465,6 +465,35 @@ func TestVerifyM2MTokenReuse(t *testing.T) {
 	}
 }
 
+// TestVerifyM2MEchoedTokenRedacted checks that the run-time access token is
+// redacted from an upstream error in its encoded forms too.
+func TestVerifyM2MEchoedTokenRedacted(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	f := newFake(t)
+	f.m2mKey = &key.PublicKey
+	encoded := base64.StdEncoding.EncodeToString([]byte("eyJ-access-1"))
+	f.query = func(w http.ResponseWriter, _ int32) {
+		nsError(w, 400, "INVALID_PARAMETER", "bad value eyJ-access-1 / "+encoded)
+	}
+	c := open(t, map[string]any{"account_id": account, "auth_mode": "oauth2_m2m", "base_url": f.srv.URL,
+		"client_id": m2mClientID, "certificate_id": certificateID},
+		map[string]string{"private_key_pem": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))})
+	_, err = c.Verify(context.Background(), providers.VerifyRequest{})
+	pe := providertest.WantCode(t, err, providers.CodeProviderError)
+	for _, s := range []string{"eyJ-access-1", encoded} {
+		if strings.Contains(pe.Error(), s) {
+			t.Errorf("message leaks %q: %s", s, pe.Error())
+		}
+	}
+	if !strings.Contains(pe.Error(), providers.Redacted) {
+		t.Errorf("message lost the upstream detail: %s", pe.Error())
+	}
+}
+
 func TestOpen(t *testing.T) {
 	c := open(t, map[string]any{"account_id": "1234567-sb1", "auth_mode": "tba"}, tbaSecrets())
 	if c.realm != "1234567_SB1" || c.baseURL != "https://1234567-sb1.suitetalk.api.netsuite.com" ||

@@ -86,11 +86,8 @@ func (c *conn) get(ctx context.Context, u, accessToken string) (*http.Response, 
 	return c.cfg.Do(req, name)
 }
 
-// redact removes the connection's secrets and the access token from s.
+// redact removes the connection's secrets and the access token, in every
+// encoded form, from s.
 func (c *conn) redact(s, accessToken string) string {
-	s = c.cfg.Redact(s)
-	if len(accessToken) >= 4 {
-		s = strings.ReplaceAll(s, accessToken, providers.Redacted)
-	}
-	return s
+	return providers.RedactWith(s, c.cfg.Secrets, accessToken)
 }

@@ -2,6 +2,7 @@ package rydership
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -120,6 +121,7 @@ func secrets() map[string]string {
 }
 
 func TestVerify(t *testing.T) {
+	encodedToken := base64.StdEncoding.EncodeToString([]byte("at-whiplash-1"))
 	tests := []struct {
 		name    string
 		refresh string // refresh token the fake accepts; refreshTok when empty
@@ -172,11 +174,12 @@ func TestVerify(t *testing.T) {
 		{
 			name: "upstream echoes secrets",
 			count: func(w http.ResponseWriter, _ int32) {
-				apiError(w, 422, "bad "+clientSecret+" "+refreshTok+" at-whiplash-1")
+				apiError(w, 422, "bad "+clientSecret+" "+refreshTok+" at-whiplash-1 "+encodedToken)
 			},
 			code: providers.CodeProviderError,
 			check: func(t *testing.T, _ *fake, _ *providers.VerifyResult, pe *providers.Error) {
-				for _, s := range []string{clientSecret, refreshTok, "at-whiplash-1"} {
+				// The access token also echoed base64-encoded.
+				for _, s := range []string{clientSecret, refreshTok, "at-whiplash-1", encodedToken} {
 					if strings.Contains(pe.Error(), s) {
 						t.Errorf("message leaks %q: %s", s, pe.Error())
 					}

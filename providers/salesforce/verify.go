@@ -201,13 +201,7 @@ func (c *conn) apiError(resp *http.Response, body []byte, accessToken string) *p
 }
 
 // redact removes the connection's secrets and the given call-specific
-// credentials (an access token, an assertion) from s.
+// credentials (an access token, an assertion), in every encoded form, from s.
 func (c *conn) redact(s string, extra ...string) string {
-	s = c.cfg.Redact(s)
-	for _, x := range extra {
-		if len(x) >= 4 {
-			s = strings.ReplaceAll(s, x, providers.Redacted)
-		}
-	}
-	return s
+	return providers.RedactWith(s, c.cfg.Secrets, extra...)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,10 +248,11 @@ func TestVerify(t *testing.T) {
 		},
 		{
 			name:   "upstream echoes secrets",
-			limits: sfError(400, "MALFORMED_QUERY", "bad value "+clientSecret+" and "+refreshTok+" and 00Dxx!access-1"),
+			limits: sfError(400, "MALFORMED_QUERY", "bad value "+clientSecret+" and "+refreshTok+" and 00Dxx!access-1 and "+url.QueryEscape("00Dxx!access-1")),
 			code:   providers.CodeProviderError,
 			check: func(t *testing.T, _ *fake, _ *providers.VerifyResult, pe *providers.Error) {
-				for _, s := range []string{clientSecret, refreshTok, "00Dxx!access-1"} {
+				// The access token also echoed URL-encoded (00Dxx%21access-1).
+				for _, s := range []string{clientSecret, refreshTok, "00Dxx!access-1", url.QueryEscape("00Dxx!access-1")} {
 					if strings.Contains(pe.Error(), s) {
 						t.Errorf("message leaks %q: %s", s, pe.Error())
 					}
