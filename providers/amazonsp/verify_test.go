@@ -188,8 +188,9 @@ func TestVerify(t *testing.T) {
 			},
 			deadline: time.Second, calls: 1, wantCode: providers.CodeRateLimited,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
-				if !err.Retryable || err.RetryAfter != 30*time.Second || !strings.Contains(err.Message, "QuotaExceeded") {
-					t.Errorf("retryable=%v retryAfter=%v message=%q", err.Retryable, err.RetryAfter, err.Message)
+				providertest.WantRateLimited(t, err, 30*time.Second)
+				if !strings.Contains(err.Message, "QuotaExceeded") {
+					t.Errorf("message = %q", err.Message)
 				}
 			},
 		},

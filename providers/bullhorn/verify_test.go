@@ -281,9 +281,7 @@ func TestVerify(t *testing.T) {
 			timeout: time.Second,
 			code:    providers.CodeRateLimited,
 			check: func(t *testing.T, _ *fake, _ *providers.VerifyResult, err error) {
-				if pe := err.(*providers.Error); pe.RetryAfter != 30*time.Second {
-					t.Errorf("RetryAfter = %v, want 30s", pe.RetryAfter)
-				}
+				providertest.WantRateLimited(t, err, 30*time.Second)
 			},
 		},
 		{

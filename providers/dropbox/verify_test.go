@@ -205,8 +205,8 @@ func TestVerify(t *testing.T) {
 				if !utf8.ValidString(pe.Message) {
 					t.Errorf("message is not valid UTF-8: %q", pe.Message)
 				}
-				if tc.deadline > 0 && pe.RetryAfter != 30*time.Second {
-					t.Errorf("RetryAfter = %v, want 30s", pe.RetryAfter)
+				if tc.deadline > 0 {
+					providertest.WantRateLimited(t, pe, 30*time.Second)
 				}
 				for _, s := range sec {
 					if strings.Contains(pe.Message, s) {

@@ -318,9 +318,7 @@ func TestVerifyTBA(t *testing.T) {
 			timeout: time.Second,
 			code:    providers.CodeRateLimited,
 			check: func(t *testing.T, _ *fake, _ *providers.VerifyResult, pe *providers.Error) {
-				if pe.RetryAfter != 30*time.Second {
-					t.Errorf("RetryAfter = %v, want 30s", pe.RetryAfter)
-				}
+				providertest.WantRateLimited(t, pe, 30*time.Second)
 			},
 		},
 		{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -56,11 +57,23 @@ func VerifyConcurrently(t testing.TB, c providers.Conn, n int) []error {
 func WantCode(t testing.TB, err error, code providers.Code) *providers.Error {
 	t.Helper()
 	var pe *providers.Error
-	if !errors.As(err, &pe) {
+	if !errors.As(err, &pe) || pe == nil {
 		t.Fatalf("error = %v, want a *providers.Error with code %s", err, code)
 	}
 	if pe.Code != code {
 		t.Fatalf("code = %s (%s), want %s", pe.Code, pe.Message, code)
+	}
+	return pe
+}
+
+// WantRateLimited fails the test unless err is a *providers.Error with
+// CodeRateLimited, marked retryable, whose RetryAfter is wantRetryAfter (the
+// Retry-After the fake sent, passed on rather than waited out), and returns it.
+func WantRateLimited(t testing.TB, err error, wantRetryAfter time.Duration) *providers.Error {
+	t.Helper()
+	pe := WantCode(t, err, providers.CodeRateLimited)
+	if !pe.Retryable || pe.RetryAfter != wantRetryAfter {
+		t.Errorf("retryable = %v, RetryAfter = %v; want retryable with RetryAfter %v (%s)", pe.Retryable, pe.RetryAfter, wantRetryAfter, pe.Message)
 	}
 	return pe
 }

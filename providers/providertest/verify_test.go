@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -52,5 +53,21 @@ func TestVerify(t *testing.T) {
 	}
 	if res, pe := Verify(context.Background(), c); pe != nil || res == nil {
 		t.Fatalf("success = %+v, %+v", res, pe)
+	}
+}
+
+func TestWantRateLimited(t *testing.T) {
+	for _, tc := range []struct {
+		err     *providers.Error
+		errorfs int
+	}{
+		{&providers.Error{Code: providers.CodeRateLimited, Retryable: true, RetryAfter: 30 * time.Second}, 0},
+		{&providers.Error{Code: providers.CodeRateLimited, Retryable: true, RetryAfter: time.Second}, 1},
+		{&providers.Error{Code: providers.CodeRateLimited, RetryAfter: 30 * time.Second}, 1},
+	} {
+		r := &recorder{TB: t}
+		if pe := WantRateLimited(r, tc.err, 30*time.Second); pe != tc.err || r.errorfs != tc.errorfs {
+			t.Errorf("%+v: returned %p, Errorf %d; want %p, %d", tc.err, pe, r.errorfs, tc.err, tc.errorfs)
+		}
 	}
 }

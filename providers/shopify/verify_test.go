@@ -205,9 +205,7 @@ func TestVerifyAccessToken(t *testing.T) {
 			},
 			deadline: time.Second, calls: 1, wantCode: providers.CodeRateLimited,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
-				if !err.Retryable || err.RetryAfter != 30*time.Second {
-					t.Errorf("retryable=%v retryAfter=%v", err.Retryable, err.RetryAfter)
-				}
+				providertest.WantRateLimited(t, err, 30*time.Second)
 			},
 		},
 		{
@@ -228,9 +226,7 @@ func TestVerifyAccessToken(t *testing.T) {
 "extensions":{"cost":{"requestedQueryCost":1,"actualQueryCost":null,"throttleStatus":{"maximumAvailable":100.0,"currentlyAvailable":0,"restoreRate":50.0}}}}`),
 			calls: 1, wantCode: providers.CodeRateLimited,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
-				if !err.Retryable || err.RetryAfter != time.Second {
-					t.Errorf("retryable=%v retryAfter=%v", err.Retryable, err.RetryAfter)
-				}
+				providertest.WantRateLimited(t, err, time.Second)
 			},
 		},
 		{

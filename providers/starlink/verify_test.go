@@ -162,9 +162,7 @@ func TestVerify(t *testing.T) {
 			},
 			deadline: time.Second, calls: 1, wantCode: providers.CodeRateLimited,
 			check: func(t *testing.T, _ *providers.VerifyResult, err *providers.Error) {
-				if !err.Retryable || err.RetryAfter != 30*time.Second {
-					t.Errorf("retryable=%v retryAfter=%v", err.Retryable, err.RetryAfter)
-				}
+				providertest.WantRateLimited(t, err, 30*time.Second)
 			},
 		},
 		{
