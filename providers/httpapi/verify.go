@@ -21,7 +21,7 @@ var _ providers.Verifier = (*conn)(nil)
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	resp, body, err := c.send(ctx)
+	resp, body, tok, err := c.send(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 		ok = resp.StatusCode == want
 	}
 	if !ok {
-		return nil, c.statusError(resp, body, want)
+		return nil, c.statusError(resp, body, want, tok)
 	}
 	details := map[string]any{
 		"status":     resp.StatusCode,
@@ -52,25 +52,26 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// send sends the verify request and reads the start of the answer. With the
-// client-credentials grant, a 401 gets one new token and one retry: a cached
-// token can be revoked before it expires.
-func (c *conn) send(ctx context.Context) (*http.Response, []byte, error) {
+// send sends the verify request and reads the start of the answer, also
+// returning the access token sent (client-credentials grant only). With that
+// grant, a 401 gets one new token and one retry: a cached token can be
+// revoked before it expires.
+func (c *conn) send(ctx context.Context) (*http.Response, []byte, string, error) {
 	rejected := ""
 	for {
 		r, tok, err := c.request(ctx, rejected)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		resp, body, err := c.cfg.DoLimit(r, name, 4<<10)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if resp.StatusCode == http.StatusUnauthorized && tok != "" && rejected == "" && int(c.cfg.Int("expected_status")) != 401 {
 			rejected = tok
 			continue
 		}
-		return resp, body, nil
+		return resp, body, tok, nil
 	}
 }
 
@@ -119,15 +120,16 @@ func (c *conn) request(ctx context.Context, rejected string) (*http.Request, str
 }
 
 // statusError classifies an unexpected status, quoting the start of a textual
-// body (redacted) as the upstream reason.
-func (c *conn) statusError(resp *http.Response, body []byte, want int) *providers.Error {
+// body as the upstream reason, with the secrets and the access token sent (if
+// any) redacted.
+func (c *conn) statusError(resp *http.Response, body []byte, want int, accessToken string) *providers.Error {
 	detail := ""
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); strings.HasPrefix(mt, "text/") ||
 		strings.Contains(mt, "json") || strings.Contains(mt, "xml") {
 		detail = strings.Join(strings.Fields(string(body)), " ")
 	}
 	// Redacted before any cut, so no part of a secret is left at the cut.
-	detail = c.cfg.Redact(detail)
+	detail = providers.RedactWith(detail, c.cfg.Secrets, accessToken)
 	e := providers.StatusError(name, resp, detail)
 	switch {
 	case e.Code == providers.CodeNotFound:

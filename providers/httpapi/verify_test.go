@@ -136,6 +136,7 @@ func TestVerify(t *testing.T) {
 		msg      string
 		details  map[string]any
 		calls    int
+		hidden   []string // run-time values the message must not contain
 	}{
 		{name: "none", check: expect("GET", "/v1/health", header("Authorization", "")),
 			details: map[string]any{"status": 200, "content_type": "application/json", "final_path": "/v1/health", "server": "fake/1.0"}},
@@ -193,6 +194,13 @@ func TestVerify(t *testing.T) {
 			}},
 		{name: "leak", settings: map[string]any{"auth_type": "basic"}, secrets: map[string]string{"username": "bob", "password": password},
 			answer: reply(401, `{"error":"bad password `+password+` (`+basic+`)"}`), code: providers.CodeAuthFailed, msg: "[REDACTED]"},
+		{name: "leak of the access token", settings: map[string]any{"auth_type": "oauth2_client_credentials", "token_url": "{srv}/oauth/token",
+			"client_id": "cc-client", "scopes": []any{"read:things", "write:things"}, "audience": "https://api.example.com"},
+			secrets: map[string]string{"client_secret": clientSecret},
+			check:   expect("GET", "/v1/health", header("Authorization", "Bearer "+accessToken)),
+			answer:  reply(403, `{"error":"token `+accessToken+` (`+base64.StdEncoding.EncodeToString([]byte(accessToken))+`) may not read this"}`),
+			code:    providers.CodePermissionDenied, msg: "[REDACTED]",
+			hidden: []string{accessToken, base64.StdEncoding.EncodeToString([]byte(accessToken))}},
 		{name: "leak of a query key", settings: map[string]any{"auth_type": "api_key_query", "api_key_name": "key"}, secrets: map[string]string{"api_key": apiKey},
 			answer: func(w http.ResponseWriter, r *http.Request, _ int) bool {
 				http.Error(w, "invalid request "+r.URL.String(), 400)
@@ -231,6 +239,11 @@ func TestVerify(t *testing.T) {
 				for _, s := range tc.secrets {
 					if len(s) > 3 && strings.Contains(pe.Message, s) {
 						t.Errorf("message leaks a secret: %s", pe.Message)
+					}
+				}
+				for _, s := range tc.hidden {
+					if strings.Contains(pe.Message, s) {
+						t.Errorf("message leaks %q: %s", s, pe.Message)
 					}
 				}
 				return
