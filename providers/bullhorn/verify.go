@@ -106,15 +106,10 @@ type call struct {
 	secrets []string
 }
 
+// redact removes the connection's secrets and the call's credentials, in
+// every encoded form, from s.
 func (k *call) redact(s string) string {
-	s = k.c.cfg.Redact(s)
-	for _, x := range k.secrets {
-		if len(x) >= 4 {
-			s = strings.ReplaceAll(s, x, providers.Redacted)
-			s = strings.ReplaceAll(s, url.QueryEscape(x), providers.Redacted)
-		}
-	}
-	return s
+	return providers.RedactWith(s, k.c.cfg.Secrets, k.secrets...)
 }
 
 // transportError classifies a failed round trip after stripping the query

@@ -2,6 +2,7 @@ package bullhorn
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -200,7 +201,7 @@ func noLeak(t *testing.T, err error, secrets ...string) {
 		texts = append(texts, e.Error(), fmt.Sprintf("%+v", e))
 	}
 	for _, s := range secrets {
-		for _, form := range []string{s, url.QueryEscape(s)} {
+		for _, form := range []string{s, url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte(s))} {
 			for _, txt := range texts {
 				if strings.Contains(txt, form) {
 					t.Errorf("error leaks %q: %s", form, txt)
@@ -303,7 +304,7 @@ func TestVerify(t *testing.T) {
 		{
 			name: "upstream echoes secrets and tokens",
 			ping: func(w http.ResponseWriter, _ int32) {
-				bhError(w, 400, "bad "+apiPassword+" "+clientSecret+" at-2 bhrest-4 24:refresh-3")
+				bhError(w, 400, "bad "+apiPassword+" "+clientSecret+" at-2 bhrest-4 24:refresh-3 "+base64.StdEncoding.EncodeToString([]byte("bhrest-4")))
 			},
 			code: providers.CodeProviderError,
 			check: func(t *testing.T, _ *fake, _ *providers.VerifyResult, err error) {

@@ -86,7 +86,7 @@ func (c *conn) currentAccount(ctx context.Context) ([]byte, error) {
 		if resp.StatusCode == http.StatusOK {
 			return body, nil
 		}
-		e := c.apiError(resp, body)
+		e := c.apiError(resp, body, tok.AccessToken)
 		if flow.Rejected != "" || e.Code != providers.CodeAuthFailed {
 			return nil, e
 		}
@@ -95,8 +95,10 @@ func (c *conn) currentAccount(ctx context.Context) ([]byte, error) {
 }
 
 // apiError classifies a Dropbox error answer: JSON {error_summary, error:
-// {.tag}} for 401, 403, 409, 422 and 429; plain text for 400.
-func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
+// {.tag}} for 401, 403, 409, 422 and 429; plain text for 400. accessToken,
+// the token sent, is redacted like the secrets.
+func (c *conn) apiError(resp *http.Response, body []byte, accessToken string) *providers.Error {
+	redact := func(s string) string { return providers.RedactWith(s, c.cfg.Secrets, accessToken) }
 	var de struct {
 		Summary string `json:"error_summary"`
 		Error   struct {
@@ -110,7 +112,7 @@ func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
 	} else if resp.StatusCode == http.StatusBadRequest {
 		detail = strings.Join(strings.Fields(string(body)), " ")
 	}
-	detail = c.cfg.Redact(detail)
+	detail = redact(detail)
 	e := providers.StatusError(name, resp, detail)
 	switch tag := de.Error.Tag; {
 	case resp.StatusCode == http.StatusBadRequest:
@@ -119,7 +121,7 @@ func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
 		e.Message = fmt.Sprintf("%s: the access token was rejected (%s); re-authorise the connection if refreshing does not help", name, tag)
 	case tag == "missing_scope":
 		e.Code = providers.CodePermissionDenied
-		e.Message = fmt.Sprintf("%s: the app lacks the scope %s; enable it in the App Console and re-authorise the connection", name, c.cfg.Redact(de.Error.RequiredScope))
+		e.Message = fmt.Sprintf("%s: the app lacks the scope %s; enable it in the App Console and re-authorise the connection", name, redact(de.Error.RequiredScope))
 	case tag == "user_suspended" || tag == "route_access_denied":
 		e.Code = providers.CodePermissionDenied
 		e.Message = fmt.Sprintf("%s: access denied (%s)", name, tag)

@@ -2,6 +2,7 @@ package dropbox
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,7 +166,8 @@ func TestVerify(t *testing.T) {
 			}},
 		{name: "leak", answer: func(w http.ResponseWriter, r *http.Request, _ int) bool {
 			w.WriteHeader(400)
-			fmt.Fprintf(w, "Error in call to API function: bad refresh token %s and secret %s", refreshToken, appSecret)
+			fmt.Fprintf(w, "Error in call to API function: bad refresh token %s and secret %s, token %s", refreshToken, appSecret,
+				base64.StdEncoding.EncodeToString([]byte(accessToken)))
 			return true
 		}, code: providers.CodeProviderError, msg: "[REDACTED]"},
 		// Byte 300 of the reason falls inside "é": the cut must move back.
@@ -211,6 +213,11 @@ func TestVerify(t *testing.T) {
 				for _, s := range sec {
 					if strings.Contains(pe.Message, s) {
 						t.Errorf("message leaks a secret: %s", pe.Message)
+					}
+				}
+				for _, s := range []string{accessToken, base64.StdEncoding.EncodeToString([]byte(accessToken))} {
+					if strings.Contains(pe.Message, s) {
+						t.Errorf("message leaks the access token: %s", pe.Message)
 					}
 				}
 				return

@@ -111,7 +111,7 @@ func (c *conn) getOnce(ctx context.Context, tok *oauth2.Token, path, sel string,
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
-		return c.graphError(resp, body, what)
+		return c.graphError(resp, body, what, tok.AccessToken)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return providers.Wrap(providers.CodeProviderError, err, "%s: Microsoft Graph answered with something that is not JSON; check base_url", name)
@@ -119,8 +119,9 @@ func (c *conn) getOnce(ctx context.Context, tok *oauth2.Token, path, sel string,
 	return nil
 }
 
-// graphError classifies a Graph error answer ({"error": {"code", "message"}}).
-func (c *conn) graphError(resp *http.Response, body []byte, what string) *providers.Error {
+// graphError classifies a Graph error answer ({"error": {"code", "message"}});
+// accessToken, the token sent, is redacted like the secrets.
+func (c *conn) graphError(resp *http.Response, body []byte, what, accessToken string) *providers.Error {
 	var ge struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -130,7 +131,7 @@ func (c *conn) graphError(resp *http.Response, body []byte, what string) *provid
 	json.Unmarshal(body, &ge)
 	detail := strings.TrimSpace(ge.Error.Code + ": " + ge.Error.Message)
 	detail = strings.Trim(detail, ": ")
-	e := providers.StatusError(name, resp, c.cfg.Redact(detail))
+	e := providers.StatusError(name, resp, providers.RedactWith(detail, c.cfg.Secrets, accessToken))
 	switch e.Code {
 	case providers.CodeNotFound:
 		e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404", name, what)

@@ -2,6 +2,7 @@ package sharepoint
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -160,7 +161,7 @@ func TestVerify(t *testing.T) {
 				graphError(w, 429, "TooManyRequests", "Too many requests")
 				return true
 			}},
-		{name: "leak", answer: reply(400, "invalidRequest", "client_secret "+clientSecret+" is not allowed here"), code: providers.CodeProviderError, msg: "[REDACTED]"},
+		{name: "leak", answer: reply(400, "invalidRequest", "client_secret "+clientSecret+" is not allowed here, nor token "+accessToken+" "+base64.StdEncoding.EncodeToString([]byte(accessToken))), code: providers.CodeProviderError, msg: "[REDACTED]"},
 		{name: "bad client secret", secrets: map[string]string{"client_secret": "wrong-secret"}, code: providers.CodeAuthFailed, msg: "client id or secret"},
 		{name: "tenant not found", code: providers.CodeNotFound, msg: "tenant_id",
 			tokenFail: `{"error":"invalid_request","error_description":"AADSTS90002: Tenant 'contoso.onmicrosoft.com' not found."}`},
@@ -193,6 +194,11 @@ func TestVerify(t *testing.T) {
 				}
 				if strings.Contains(pe.Message, clientSecret) {
 					t.Errorf("message leaks the client secret: %s", pe.Message)
+				}
+				for _, s := range []string{accessToken, base64.StdEncoding.EncodeToString([]byte(accessToken))} {
+					if strings.Contains(pe.Message, s) {
+						t.Errorf("message leaks the access token: %s", pe.Message)
+					}
 				}
 				return
 			}
