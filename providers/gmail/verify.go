@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/junctionhq/junction/providers"
-	"github.com/junctionhq/junction/providers/googleauth"
 )
 
 var _ providers.Verifier = (*conn)(nil)
@@ -16,7 +15,7 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 	defer cancel()
 	p, err := c.svc.Users.GetProfile("me").Context(ctx).Do()
 	if err != nil {
-		e := googleauth.APIError("gmail_inbox", c.cfg, err)
+		e := c.auth.APIError(err)
 		if e.Code == providers.CodeNotFound {
 			e.Message = "gmail_inbox: the mailbox was not found (HTTP 404); check the account has Gmail enabled"
 		}

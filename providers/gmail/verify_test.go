@@ -2,6 +2,7 @@ package gmail
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -117,6 +118,8 @@ func TestVerify(t *testing.T) {
 			}},
 		{name: "leak", code: providers.CodeProviderError,
 			answer: googleError(400, "failedPrecondition", "refresh_token="+googleauthtest.RefreshToken+" client_secret="+googleauthtest.ClientSecret)},
+		{name: "echoed access token", code: providers.CodeProviderError, msg: "bad token [REDACTED] or [REDACTED]",
+			answer: googleError(400, "failedPrecondition", "bad token "+accessToken+" or "+base64.StdEncoding.EncodeToString([]byte(accessToken)))},
 		{name: "refresh token revoked", code: providers.CodeAuthFailed, msg: "re-authorise",
 			token: func(s *googleauthtest.TokenServer) {
 				s.FailStatus, s.FailBody = 400, `{"error":"invalid_grant","error_description":"Token has been expired or revoked."}`

@@ -16,12 +16,13 @@ import (
 // (https://developers.google.com/drive/api/guides/handle-errors).
 var rateLimitReasons = []string{"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED", "dailyLimitExceeded", "quotaExceeded"}
 
-// APIError classifies an error from a Google API call. A *googleapi.Error is
+// apiError classifies an error from a Google API call. A *googleapi.Error is
 // mapped by status and reason (401 auth_failed; 403 rate_limited for quota
 // reasons, else permission_denied; 404 not_found; 429 rate_limited) with
-// Google's message, redacted, appended. Anything else goes through
-// providers.Classify (which keeps a token-endpoint *providers.Error as is).
-func APIError(provider string, cfg providers.Config, err error) *providers.Error {
+// Google's message, passed through redact, appended. Anything else goes
+// through providers.Classify (which keeps a token-endpoint *providers.Error
+// as is).
+func apiError(provider string, redact func(string) string, err error) *providers.Error {
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) {
 		return providers.Classify(provider, err)
@@ -39,7 +40,7 @@ func APIError(provider string, cfg providers.Config, err error) *providers.Error
 	if resp.Header == nil {
 		resp.Header = http.Header{}
 	}
-	e := providers.StatusError(provider, resp, cfg.Redact(detail))
+	e := providers.StatusError(provider, resp, redact(detail))
 	e.Err = err
 	if ge.Code == http.StatusForbidden && slices.ContainsFunc(reasons, isRateLimit) {
 		e.Code = providers.CodeRateLimited

@@ -33,7 +33,7 @@ func TestAPIError(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := APIError("google_drive", cfg, tc.err)
+			e := apiError("google_drive", cfg.Redact, tc.err)
 			if e.Code != tc.code || e.RetryAfter != tc.after {
 				t.Fatalf("got %s (retry after %v): %s; want %s (%v)", e.Code, e.RetryAfter, e.Message, tc.code, tc.after)
 			}

@@ -18,7 +18,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -43,6 +45,39 @@ type Auth struct {
 	host     string
 	flow     providers.OAuthFlow
 	sa       *serviceAccount // set in the service_account mode
+
+	mu   sync.Mutex
+	sent []string // the last access tokens sent, redacted from API errors
+}
+
+// maxSent bounds how many recent access tokens are remembered for redaction.
+const maxSent = 4
+
+func (a *Auth) remember(tok string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if slices.Contains(a.sent, tok) {
+		return
+	}
+	a.sent = append(a.sent, tok)
+	if len(a.sent) > maxSent {
+		a.sent = a.sent[1:]
+	}
+}
+
+// Redact removes the connection's secrets and the access tokens this Auth
+// sent (in every encoded form) from s.
+func (a *Auth) Redact(s string) string {
+	a.mu.Lock()
+	sent := slices.Clone(a.sent)
+	a.mu.Unlock()
+	return providers.RedactWith(s, a.cfg.Secrets, sent...)
+}
+
+// APIError is the package's APIError with this Auth's redaction, so an
+// access token echoed by the API never reaches a message.
+func (a *Auth) APIError(err error) *providers.Error {
+	return apiError(a.provider, a.Redact, err)
 }
 
 // serviceAccount is what the JWT bearer grant needs from a key file.
@@ -302,6 +337,7 @@ func (t *bearerTransport) send(req *http.Request, rejected string) (*http.Respon
 		return nil, "", err
 	}
 	r := req.Clone(req.Context())
+	t.a.remember(tok.AccessToken)
 	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	resp, err := t.next.RoundTrip(r)
 	return resp, tok.AccessToken, err

@@ -21,7 +21,7 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 	defer cancel()
 	about, err := c.svc.About.Get().Fields("user(displayName,emailAddress)").Context(ctx).Do()
 	if err != nil {
-		return nil, googleauth.APIError("google_drive", c.cfg, err)
+		return nil, c.auth.APIError(err)
 	}
 	details := map[string]any{"auth_mode": c.auth.Mode()}
 	if about.User != nil {
@@ -34,14 +34,14 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 	if id := strings.TrimSpace(c.cfg.String("shared_drive_id")); id != "" {
 		d, err := c.svc.Drives.Get(id).Fields("id,name").Context(ctx).Do()
 		if err != nil {
-			return nil, notFound(c.cfg, err, fmt.Sprintf("the shared drive %q was not found, or the account is not a member of it", id))
+			return nil, notFound(c.auth, err, fmt.Sprintf("the shared drive %q was not found, or the account is not a member of it", id))
 		}
 		details["shared_drive_name"] = d.Name
 	}
 	if id := strings.TrimSpace(c.cfg.String("root_folder_id")); id != "" {
 		f, err := c.svc.Files.Get(id).Fields("id,name,mimeType,trashed").SupportsAllDrives(true).Context(ctx).Do()
 		if err != nil {
-			return nil, notFound(c.cfg, err, fmt.Sprintf("the root folder %q was not found, or is not shared with the account", id))
+			return nil, notFound(c.auth, err, fmt.Sprintf("the root folder %q was not found, or is not shared with the account", id))
 		}
 		if f.MimeType != folderMimeType {
 			return nil, providers.Errorf(providers.CodeInvalidConfig,
@@ -57,8 +57,8 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 
 // notFound classifies err, replacing the generic 404 message with msg, which
 // names the configured item.
-func notFound(cfg providers.Config, err error, msg string) error {
-	e := googleauth.APIError("google_drive", cfg, err)
+func notFound(auth *googleauth.Auth, err error, msg string) error {
+	e := auth.APIError(err)
 	if e.Code == providers.CodeNotFound {
 		e.Message = "google_drive: " + msg
 	}

@@ -2,6 +2,7 @@ package googledrive
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -138,6 +139,8 @@ func TestVerify(t *testing.T) {
 			}},
 		{name: "leak", code: providers.CodeProviderError,
 			answer: googleError(400, "invalid", "bad refresh_token "+googleauthtest.RefreshToken+" and secret "+googleauthtest.ClientSecret)},
+		{name: "echoed access token", code: providers.CodeProviderError, msg: "bad token [REDACTED] or [REDACTED]",
+			answer: googleError(400, "invalid", "bad token "+accessToken+" or "+base64.StdEncoding.EncodeToString([]byte(accessToken)))},
 		{name: "refresh token revoked", code: providers.CodeAuthFailed, msg: "re-authorise",
 			token: func(s *googleauthtest.TokenServer) {
 				s.FailStatus, s.FailBody = 400, `{"error":"invalid_grant","error_description":"Token has been expired or revoked."}`
