@@ -198,47 +198,9 @@ func closedPort(t *testing.T) int64 {
 	return int64(port)
 }
 
-// listen starts a loopback listener whose connections are handled by serve;
-// everything is closed when the test ends.
-func listen(t *testing.T, serve func(net.Conn)) int64 {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); serve(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return int64(ln.Addr().(*net.TCPAddr).Port)
-}
-
 // fakeServer answers every startup message with one FATAL error.
 func fakeServer(t *testing.T, code, message string) int64 {
-	return listen(t, func(c net.Conn) {
+	return providertest.Listen(t, func(c net.Conn) {
 		be := pgproto3.NewBackend(c, c)
 		for {
 			msg, err := be.ReceiveStartupMessage()
@@ -309,7 +271,7 @@ func TestVerifyNetworkErrors(t *testing.T) {
 		}
 	})
 	t.Run("silent server times out", func(t *testing.T) {
-		port := listen(t, func(c net.Conn) {
+		port := providertest.Listen(t, func(c net.Conn) {
 			buf := make([]byte, 1024)
 			for {
 				if _, err := c.Read(buf); err != nil {
@@ -442,7 +404,7 @@ func selfSigned(t *testing.T) (tls.Certificate, string) {
 // tlsFakeServer accepts TLS and then answers the startup message with 28P01,
 // so a test can tell "TLS worked" (auth_failed) from "TLS failed" (tls_error).
 func tlsFakeServer(t *testing.T, cert tls.Certificate) int64 {
-	return listen(t, func(c net.Conn) {
+	return providertest.Listen(t, func(c net.Conn) {
 		be := pgproto3.NewBackend(c, c)
 		msg, err := be.ReceiveStartupMessage()
 		if err != nil {

@@ -258,39 +258,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// listen starts a loopback listener whose connections are handled by serve.
-func listen(t *testing.T, ln net.Listener, serve func(net.Conn)) int64 {
-	t.Helper()
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() { defer wg.Done(); serve(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return int64(ln.Addr().(*net.TCPAddr).Port)
-}
-
 func tcpListener(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -333,7 +300,7 @@ func TestVerifyThroughDriver(t *testing.T) {
 	})
 
 	t.Run("silent server times out", func(t *testing.T) {
-		port := listen(t, tcpListener(t), drain)
+		port := providertest.Serve(t, tcpListener(t), drain)
 		c := openConn(t, local(port), secrets, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
@@ -346,7 +313,7 @@ func TestVerifyThroughDriver(t *testing.T) {
 
 	t.Run("strict encryption against an untrusted certificate", func(t *testing.T) {
 		ln := tls.NewListener(tcpListener(t), &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, NextProtos: []string{"tds/8.0"}})
-		port := listen(t, ln, func(c net.Conn) { c.(*tls.Conn).Handshake(); drain(c) })
+		port := providertest.Serve(t, ln, func(c net.Conn) { c.(*tls.Conn).Handshake(); drain(c) })
 		c := openConn(t, with(local(port), "encrypt", "strict"), secrets, nil)
 		_, err := c.Verify(context.Background(), providers.VerifyRequest{})
 		var pe *providers.Error
@@ -489,7 +456,7 @@ type tdsLogin struct {
 // does (18456 for a wrong user or password, 4060 for another database), or
 // acknowledges it and answers the one query with a row.
 func fakeTDS(t *testing.T, encrypt byte, want tdsLogin) int64 {
-	return listen(t, tcpListener(t), func(c net.Conn) {
+	return providertest.Serve(t, tcpListener(t), func(c net.Conn) {
 		if typ, _, err := readPacket(c); err != nil || typ != 0x12 { // PRELOGIN
 			return
 		}
