@@ -29,6 +29,14 @@ const (
 	CodeBlockedAddress   Code = "blocked_address"
 	CodeUnsupported      Code = "unsupported"
 	CodeProviderError    Code = "provider_error"
+	// CodeRefused is a statement or request refused before it reached the
+	// upstream (not one read-only statement, a denied function); it is the
+	// client's input that is wrong (422).
+	CodeRefused Code = "refused"
+	// CodeQueryFailed is an error the upstream raised while running a
+	// statement (syntax, unknown column, permission); Message carries the
+	// upstream's own message, redacted.
+	CodeQueryFailed Code = "query_failed"
 )
 
 // Error is a classified provider failure. Message is a human sentence that never

@@ -50,63 +50,154 @@ type VerifyResult struct {
 	Details map[string]any
 }
 
-// FileLister is implemented by a Conn that can list a folder. A Conn without it
-// answers CodeUnsupported for file listing.
+// The file capabilities. A connection "can list files" when its Conn
+// implements both FileLister and FileStater (see CapabilitiesOf); FileWalker
+// is an optional speed-up the validation walker uses when present.
+//
+// Addressing: every file connection has a root (an S3 bucket and prefix, an
+// SFTP base_path, a Dropbox root_path, a Drive folder, a mailbox). Junction
+// hands drivers a FileRef that is either a cleaned slash path below that root
+// (CleanPath: "/" is the root, no "..", no trailing slash) or a native id
+// (the text after "id:"). A driver must never list, stat or name anything
+// outside its root: an id that resolves outside it, or a symlink pointing
+// out, is CodeNotFound.
+
+// FileRef names one file or folder: by Path below the root, or by the native
+// ID of stores that have ids (Drive, Gmail, Dropbox, SharePoint). Exactly one
+// is set. A driver without ids answers CodeNotFound for an ID.
+type FileRef struct {
+	Path string
+	ID   string
+}
+
+// String is the ref as the API spells it: the path, or "id:" and the id.
+func (r FileRef) String() string {
+	if r.ID != "" {
+		return "id:" + r.ID
+	}
+	return r.Path
+}
+
+// FileLister is implemented by a Conn that can list one folder a page at a
+// time. Paging is the upstream's own: the driver returns an opaque Cursor
+// (an S3 continuation token, a Drive pageToken, a Graph nextLink, or for
+// stores without one, such as SFTP, the driver's own resume point), and
+// Junction wraps it in a page token bound to the connection and folder, so a
+// driver never has to validate a token a client forged. A Conn without it
+// answers CodeUnsupported for listing.
 type FileLister interface {
 	ListFiles(ctx context.Context, req ListFilesRequest) (*FilePage, error)
 }
 
-// ListFilesRequest names a folder by path or id and an optional page token.
+// ListFilesRequest asks for one page of Folder's entries.
 type ListFilesRequest struct {
-	Path      string
-	PageToken string
-	PageSize  int
+	Folder FileRef
+	// Cursor is the Cursor of the previous FilePage, "" for the first page.
+	Cursor string
+	// PageSize is the most items wanted (1..1000); a driver may return fewer,
+	// and must return every entry exactly once across pages.
+	PageSize int
 }
 
-// FileItem is one file or folder.
+// FileItem is one file or folder. Path is its slash path below the root
+// (folders without a trailing slash); ID is what a later call passes back to
+// reach it ("id:"+native id for stores with ids, else the path). Size and
+// MimeType are nil for folders; ModifiedAt nil where the store has none.
 type FileItem struct {
 	ID         string
-	Kind       string // "file" or "folder"
-	MimeType   string
+	Kind       string // FileKindFile or FileKindFolder
+	MimeType   *string
 	ModifiedAt *time.Time
 	Name       string
 	Path       string
 	Size       *int64
 }
 
-// FilePage is one page of a folder listing. NextPageToken is empty on the last page.
+// The kinds of a FileItem.
+const (
+	FileKindFile   = "file"
+	FileKindFolder = "folder"
+)
+
+// FilePage is one page of a folder. Path is the folder's slash path below the
+// root. Cursor is "" on the last page.
 type FilePage struct {
-	Path          string
-	Items         []FileItem
-	NextPageToken string
+	Path   string
+	Items  []FileItem
+	Cursor string
 }
 
-// FileStater is implemented by a Conn that can describe many items at once
-// (recursively for folders). Without it, file validation is CodeUnsupported.
+// FileStater is implemented by a Conn that can describe many items at once,
+// each on its own: a selection of 1,000 items where one is missing must
+// still describe the other 999, so a per-item failure is reported in its
+// FileStat, not as the call's error (which is kept for failures of the whole
+// call: auth, network, rate limits). A Conn without it cannot validate a
+// selection (CodeUnsupported).
 type FileStater interface {
 	StatFiles(ctx context.Context, req StatFilesRequest) (*StatFilesResult, error)
 }
 
-// StatFilesRequest lists paths or ids to describe.
+// StatFilesRequest lists the items to describe.
 type StatFilesRequest struct {
-	Items    []string
+	Items []FileRef
+}
+
+// StatFilesResult has one FileStat per requested item, in request order.
+type StatFilesResult struct {
+	Items []FileStat
+}
+
+// FileStat describes one requested item. Err, when set, says why it could not
+// be described; its Code is CodeNotFound (absent, or outside the root) or
+// CodePermissionDenied, and Item is then zero.
+type FileStat struct {
+	Item FileItem
+	Err  *Error
+}
+
+// FileWalker is optionally implemented by a Conn whose store can list a whole
+// tree in fewer calls than folder by folder (S3 without a delimiter, Dropbox
+// list_folder with recursive: true). Without it, Junction walks the tree with
+// ListFiles, folder by folder, with bounded concurrency; the results must be
+// the same either way.
+type FileWalker interface {
+	WalkFiles(ctx context.Context, req WalkFilesRequest, fn WalkFunc) error
+}
+
+// WalkFilesRequest walks every file below Folder, recursively.
+type WalkFilesRequest struct {
+	Folder FileRef
+	// MaxDepth is the deepest depth Junction counts; a driver may stop
+	// descending past MaxDepth+1 (one deeper, so the caller can see the limit
+	// was passed). 0 means no limit.
 	MaxDepth int
 }
 
-// StatFilesResult describes the requested items.
-type StatFilesResult struct {
-	Items []FileItem
-}
+// WalkFunc receives each file (never a folder) with its depth below the
+// walked folder (1 for a direct child). Returning an error stops the walk,
+// and WalkFiles returns that error unchanged. Calls are never concurrent.
+type WalkFunc func(item FileItem, depth int) error
 
-// TableLister is implemented by a Conn that can list tables. Without it, schema
-// browsing is CodeUnsupported.
+// The schema and query capabilities. A connection "has a schema" when its
+// Conn implements TableLister, ColumnLister and Sampler; it "can query" when
+// it implements Querier (see CapabilitiesOf).
+
+// TableLister is implemented by a Conn that can list its tables. Without it,
+// schema browsing is CodeUnsupported.
 type TableLister interface {
 	ListTables(ctx context.Context, req ListTablesRequest) (*TableList, error)
 }
 
-// ListTablesRequest controls which tables are listed.
+// ListTablesRequest filters the tables listed.
 type ListTablesRequest struct {
+	// IncludeSystem includes system schemas (pg_catalog, information_schema,
+	// pg_toast, sys, INFORMATION_SCHEMA).
 	IncludeSystem bool
+	// Schema, when set, lists only that schema (exact name).
+	Schema string
+	// Search, when set, keeps tables whose schema or name contains it,
+	// case-insensitively.
+	Search string
 }
 
 // TableRef names one table.
@@ -115,20 +206,34 @@ type TableRef struct {
 	Table  string
 }
 
-// Table is one listed table with its quoted reference for queries.
+// The kinds of a Table.
+const (
+	TableKindTable            = "table"
+	TableKindView             = "view"
+	TableKindMaterializedView = "materialized_view"
+	TableKindForeignTable     = "foreign_table"
+	TableKindObject           = "object"
+)
+
+// Table is one listed table. Spec is the qualified reference quoted exactly
+// as the database needs it in a query (public.orders, "Sales"."Order Lines",
+// [dbo].[Orders]).
 type Table struct {
 	Schema string
 	Table  string
 	Spec   string
+	Kind   string
 }
 
-// TableList is the tables of a connection.
+// TableList is the tables of a connection, ordered by schema then name.
 type TableList struct {
 	Tables []Table
 }
 
 // ColumnLister is implemented by a Conn that can describe the columns of many
-// tables in one call. Without it, column browsing is CodeUnsupported.
+// tables in one call (one catalog query), so a client expanding a tree of a
+// thousand tables costs one round trip, not a thousand. Without it, column
+// browsing is CodeUnsupported.
 type ColumnLister interface {
 	ListColumns(ctx context.Context, req ListColumnsRequest) (*ColumnSets, error)
 }
@@ -138,7 +243,9 @@ type ListColumnsRequest struct {
 	Tables []TableRef
 }
 
-// Column describes one column.
+// Column describes one column. DataType is spelled as the database spells it
+// (integer, numeric(10,2), character varying(255)); PrimaryKey is true for
+// every column of the primary key.
 type Column struct {
 	Name       string
 	DataType   string
@@ -146,39 +253,49 @@ type Column struct {
 	PrimaryKey bool
 }
 
-// ColumnSets maps each requested table that exists to its columns; a table
-// that does not exist is absent from the map.
+// ColumnSets maps each requested table that exists to its columns in catalog
+// order; a table that does not exist is absent from the map.
 type ColumnSets struct {
 	Tables map[TableRef][]Column
 }
 
-// Sampler is implemented by a Conn that can return the first rows of a table.
-// Without it, sampling is CodeUnsupported.
+// Sampler is implemented by a Conn that can return the first rows of a table
+// the catalog knows. The table's identifiers are quoted from the catalog,
+// never from the request text; an unknown table is CodeNotFound. Without it,
+// sampling is CodeUnsupported.
 type Sampler interface {
 	Sample(ctx context.Context, req SampleRequest) (*RowSet, error)
 }
 
-// SampleRequest asks for at most MaxRows rows of one table.
+// SampleRequest asks for the first rows of one table.
 type SampleRequest struct {
-	Table   TableRef
-	MaxRows int
+	Table TableRef
+	// Limits cut the rows; see RowLimits.
+	Limits RowLimits
 }
 
 // Querier is implemented by a Conn that can run one read-only statement.
+// Anything that is not one read-only statement is refused before it reaches
+// the upstream with an *Error of CodeRefused; an error the upstream raised
+// while running it is CodeQueryFailed with the upstream's message (redacted).
 // Without it, queries are CodeUnsupported.
 type Querier interface {
-	Query(ctx context.Context, req QueryRequest) (*RowSet, error)
+	Query(ctx context.Context, req QueryRequest) (*QueryResult, error)
 }
 
-// QueryRequest is one read-only statement and a row cap.
+// QueryRequest is one statement and the limits of its result.
 type QueryRequest struct {
-	SQL     string
-	MaxRows int
+	SQL    string
+	Limits RowLimits
+	// Timeout is the statement timeout to set upstream where the upstream
+	// has one (the context's deadline bounds the call regardless).
+	Timeout time.Duration
 }
 
-// RowSet is a bounded result. Truncated is true when more rows existed.
-type RowSet struct {
-	Columns   []Column
-	Rows      []map[string]any
-	Truncated bool
+// QueryResult is a bounded result and the tables the statement reads.
+type QueryResult struct {
+	RowSet
+	// TableRefs is every real table or view the statement reads (never a
+	// CTE name), with the schema resolved as the upstream would resolve it.
+	TableRefs []TableRef
 }

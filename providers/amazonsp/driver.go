@@ -86,7 +86,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "amazon_sp", Label: "Amazon Selling Partner API", Category: "api",
 	AuthKinds:    []string{"lwa_refresh_token"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "region", Label: "Region", Type: providers.TypeEnum, Enum: []string{"na", "eu", "fe"}, Default: "na"},
 		{Name: "sandbox", Label: "Sandbox", Type: providers.TypeBool, Default: false},

@@ -70,7 +70,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "bullhorn", Label: "Bullhorn", Category: "api",
 	AuthKinds:    []string{"oauth2_programmatic_login", "oauth2_refresh_token"},
-	Capabilities: []string{"verify", "schema", "query"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "Bullhorn documents its token calls with parameters in the query string; the authorization-code exchange follows that, while the refresh-token grant goes through x/oauth2 and sends them as a form body (which Bullhorn's token endpoint also accepts, as other clients show). Whether one access token may open several REST sessions is not documented: a refused one is refreshed once. An authorize page answering 200 instead of a redirect is read as a refused login.",
 	Fields: []providers.Field{
 		{Name: "client_id", Label: "Client ID", Type: providers.TypeString, Required: true},

@@ -81,7 +81,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "dropbox", Label: "Dropbox", Category: "files",
 	AuthKinds:    []string{"oauth2_refresh_token"},
-	Capabilities: []string{"verify", "files"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "app_key", Label: "App key", Type: providers.TypeString, Required: true},
 		{Name: "root_path", Label: "Root path", Type: providers.TypeString},

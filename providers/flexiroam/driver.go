@@ -61,7 +61,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "flexiroam", Label: "Flexiroam", Category: "api",
 	AuthKinds:    []string{"password_login"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "Public docs are partial: the reseller v1 login (POST /user/login/v1, token header) and profile call (POST /user/view/v1) follow third-party client code; the V3 auth scheme is unpublished. Failure shapes are assumed: HTTP 401/403, or a 200 whose success/status flag is false, fails the login as auth_failed with the (redacted) msg. Every URL is configurable.",
 	Fields: []providers.Field{
 		{Name: "environment", Label: "Environment", Type: providers.TypeEnum, Enum: []string{"prod", "dev"}, Default: "prod"},

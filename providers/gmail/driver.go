@@ -69,7 +69,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "gmail_inbox", Label: "Gmail inbox", Category: "files",
 	AuthKinds:    []string{"oauth2_refresh_token", "service_account"},
-	Capabilities: []string{"verify", "files"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "auth_mode", Label: "Authentication", Type: providers.TypeEnum, Enum: []string{"oauth_refresh_token", "service_account"}, Default: "oauth_refresh_token"},
 		{Name: "client_id", Label: "OAuth client ID", Type: providers.TypeString, RequiredWhen: &providers.Condition{Field: "auth_mode", Values: []string{"oauth_refresh_token"}}},

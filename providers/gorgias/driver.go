@@ -54,7 +54,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "gorgias", Label: "Gorgias", Category: "api",
 	AuthKinds:    []string{"basic"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "subdomain", Label: "Subdomain", Type: providers.TypeString, Required: true, Target: true, Help: "{subdomain}.gorgias.com"},
 		{Name: "base_url", Label: "Base URL", Type: providers.TypeString, Target: true, Help: "defaults to https://{subdomain}.gorgias.com"},

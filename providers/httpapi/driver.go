@@ -191,7 +191,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "http_api", Label: "HTTP API", Category: "api",
 	AuthKinds:    []string{"none", "basic", "bearer", "api_key_header", "api_key_query", "oauth2_client_credentials"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "base_url", Label: "Base URL", Type: providers.TypeString, Required: true, Target: true},
 		{Name: "auth_type", Label: "Authentication", Type: providers.TypeEnum, Enum: []string{"none", "basic", "bearer", "api_key_header", "api_key_query", "oauth2_client_credentials"}, Default: "none"},

@@ -56,7 +56,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "klaviyo", Label: "Klaviyo", Category: "api",
 	AuthKinds:    []string{"api_key"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "base_url", Label: "Base URL", Type: providers.TypeString, Default: "https://a.klaviyo.com", Target: true},
 		{Name: "revision", Label: "API revision", Type: providers.TypeString, Default: "2026-10-15"},

@@ -57,7 +57,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "mlflow", Label: "MLflow", Category: "api",
 	AuthKinds:    []string{"none", "bearer", "basic"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "tracking_uri", Label: "Tracking URI", Type: providers.TypeString, Required: true, Target: true},
 		{Name: "auth_type", Label: "Authentication", Type: providers.TypeEnum, Enum: []string{"none", "bearer", "basic"}, Default: "none"},

@@ -134,7 +134,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "netsuite", Label: "NetSuite", Category: "api",
 	AuthKinds:    []string{"oauth1_tba", "oauth2_m2m"},
-	Capabilities: []string{"verify", "schema", "query"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "The verify query (SELECT id FROM currency) is a choice: any record the role can read would do. The host form (account id lowercased, _ to -) is inferred from Oracle URL patterns; base_url and token_url are configurable. Oracle does not publish error bodies for every case: 401 is reported as bad tokens, realm or clock, 403 as a role without REST Web Services.",
 	Fields: []providers.Field{
 		{Name: "account_id", Label: "Account ID", Type: providers.TypeString, Required: true, Target: true, Help: "1234567 or 1234567_SB1"},

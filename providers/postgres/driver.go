@@ -63,7 +63,7 @@ func (c *conn) Close() error {
 var spec = providers.Spec{
 	Name: "postgres", Label: "PostgreSQL", Category: "database",
 	AuthKinds:    []string{"password"},
-	Capabilities: []string{"verify", "schema", "query"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "host", Label: "Host", Type: providers.TypeString, Required: true, Target: true},
 		{Name: "port", Label: "Port", Type: providers.TypeInt, Default: int64(5432), Target: true},

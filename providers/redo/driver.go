@@ -71,7 +71,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "redo", Label: "Redo", Category: "api",
 	AuthKinds:    []string{"api_key"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "Rate limits and the error catalogue are not published. The page size is sent both as the page-size query parameter (pagination guide) and the X-Page-Size header (published OpenAPI schema).",
 	Fields: []providers.Field{
 		{Name: "store_id", Label: "Store ID", Type: providers.TypeString, Required: true},

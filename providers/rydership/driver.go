@@ -64,7 +64,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "rydership", Label: "RyderShip", Category: "api",
 	AuthKinds:    []string{"oauth2_refresh_token"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "The V2 API is invite-only; the verify call (GET /api/v2/items/count) follows the published items OpenAPI. Base and token URLs are configurable.",
 	Fields: []providers.Field{
 		{Name: "environment", Label: "Environment", Type: providers.TypeEnum, Enum: []string{"www.getwhiplash.com", "sandbox.whiplash.app"}, Default: "www.getwhiplash.com"},

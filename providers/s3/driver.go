@@ -49,7 +49,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "s3", Label: "Amazon S3", Category: "files",
 	AuthKinds:    []string{"access_key"},
-	Capabilities: []string{"verify", "files"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "bucket", Label: "Bucket", Type: providers.TypeString, Required: true},
 		{Name: "region", Label: "Region", Type: providers.TypeString, Default: "us-east-1"},

@@ -99,7 +99,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "salesforce", Label: "Salesforce", Category: "api",
 	AuthKinds:    []string{"oauth2_refresh_token", "oauth2_client_credentials", "jwt_bearer"},
-	Capabilities: []string{"verify", "schema", "query"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "The JWT bearer assertion uses login_url as its audience (https://login.salesforce.com or https://test.salesforce.com). The instance comes from instance_url, else the token response, else a My Domain login_url.",
 	Fields: []providers.Field{
 		{Name: "auth_mode", Label: "Authentication", Type: providers.TypeEnum, Enum: []string{"refresh_token", "client_credentials", "jwt_bearer"}, Default: "refresh_token"},

@@ -54,7 +54,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "sftp", Label: "SFTP", Category: "files",
 	AuthKinds:    []string{"password", "private_key"},
-	Capabilities: []string{"verify", "files"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "host", Label: "Host", Type: providers.TypeString, Required: true, Target: true},
 		{Name: "port", Label: "Port", Type: providers.TypeInt, Default: int64(22), Target: true},

@@ -97,7 +97,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "msft_sharepoint", Label: "Microsoft SharePoint", Category: "files",
 	AuthKinds:    []string{"oauth2_client_credentials"},
-	Capabilities: []string{"verify", "files"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "tenant_id", Label: "Entra tenant ID", Type: providers.TypeString, Required: true},
 		{Name: "client_id", Label: "Client ID", Type: providers.TypeString, Required: true},

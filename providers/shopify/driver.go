@@ -106,7 +106,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "shopify", Label: "Shopify", Category: "api",
 	AuthKinds:    []string{"access_token", "client_credentials"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	Fields: []providers.Field{
 		{Name: "shop_domain", Label: "Shop domain", Type: providers.TypeString, Required: true, Target: true, Help: "{shop}.myshopify.com"},
 		{Name: "api_version", Label: "API version", Type: providers.TypeString, Default: "2026-10", Help: "YYYY-MM"},

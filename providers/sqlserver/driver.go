@@ -55,7 +55,7 @@ func (c *conn) Close() error { return c.db.Close() }
 var spec = providers.Spec{
 	Name: "sqlserver", Label: "SQL Server", Category: "database",
 	AuthKinds:    []string{"password"},
-	Capabilities: []string{"verify", "schema", "query"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "No SQL Server runs on the test machine: DSN building and error classification are unit-tested; the live test runs only when JUNCTION_TEST_SQLSERVER_URL is set.",
 	Fields: []providers.Field{
 		{Name: "host", Label: "Host", Type: providers.TypeString, Required: true, Target: true},

@@ -62,7 +62,7 @@ func (c *conn) Close() error { return nil }
 var spec = providers.Spec{
 	Name: "starlink", Label: "Starlink", Category: "api",
 	AuthKinds:    []string{"oauth2_client_credentials"},
-	Capabilities: []string{"verify"},
+	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
 	DocsNote:     "Base and token URLs differ between Starlink's docs and integrations; both are configurable.",
 	Fields: []providers.Field{
 		{Name: "base_url", Label: "Base URL", Type: providers.TypeString, Default: "https://starlink.com/api", Target: true},
