@@ -4,6 +4,7 @@ package dropbox
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -34,16 +35,25 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{
-		cfg:     cfg,
-		apiRoot: strings.TrimRight(base.String(), "/"),
-		flow: providers.OAuthFlow{
+	rootPath, err := providers.CleanPath(strings.TrimSpace(cfg.String("root_path")))
+	if err != nil {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "dropbox: root_path must be a folder path such as /Reports")
+	}
+	c := &conn{cfg: cfg, root: strings.TrimSuffix(rootPath, "/")}
+	c.api = providers.API{
+		Provider: name,
+		Config:   cfg,
+		BaseURL:  strings.TrimRight(base.String(), "/"),
+		Header:   http.Header{},
+		Auth: providers.BearerAuth(cfg, name, providers.OAuthFlow{
 			TokenURL:     tokenURL.String(),
 			ClientID:     strings.TrimSpace(cfg.String("app_key")),
 			ClientSecret: cfg.Secret("app_secret"),
 			RefreshToken: cfg.Secret("refresh_token"),
 			AuthStyle:    oauth2.AuthStyleInParams,
-		},
+		}),
+		Reauth: c.tokenRejected,
+		Error:  c.classify(""),
 	}
 	if ns := strings.TrimSpace(cfg.String("path_root")); ns != "" {
 		if strings.Trim(ns, "0123456789") != "" {
@@ -53,7 +63,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		// Root mode: Dropbox answers 422 when this is not the user's root
 		// namespace (https://www.dropbox.com/developers/reference/path-root-header-modes).
 		b, _ := json.Marshal(map[string]string{".tag": "root", "root": ns})
-		c.pathRoot = string(b)
+		c.api.Header.Set("Dropbox-API-Path-Root", string(b))
 	}
 	return c, nil
 }
@@ -69,10 +79,9 @@ func parseURL(field, raw string) (*url.URL, error) {
 
 // conn is one opened dropbox connection.
 type conn struct {
-	cfg      providers.Config
-	apiRoot  string // base_url without a trailing slash
-	pathRoot string // the Dropbox-API-Path-Root header, or ""
-	flow     providers.OAuthFlow
+	cfg  providers.Config
+	api  providers.API
+	root string // root_path as a clean path, "" for the account's root
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -40,12 +40,11 @@ type account struct {
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	body, err := c.currentAccount(ctx)
-	if err != nil {
+	var a account
+	if err := c.api.JSON(ctx, providers.Call{Method: http.MethodPost, Path: "/2/users/get_current_account"}, &a); err != nil {
 		return nil, err
 	}
-	var a account
-	if err := json.Unmarshal(body, &a); err != nil || a.AccountID == "" {
+	if a.AccountID == "" {
 		return nil, providers.Errorf(providers.CodeProviderError, "%s: the answer is not a Dropbox account; check base_url", name)
 	}
 	details := map[string]any{
@@ -61,86 +60,77 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// currentAccount calls users/get_current_account and returns the 200 body.
-// When Dropbox refuses the token (401 expired or invalid access token) it gets
-// a new one and retries once: a cached token can be revoked before it expires.
-func (c *conn) currentAccount(ctx context.Context) ([]byte, error) {
-	flow := c.flow
-	for {
-		tok, err := c.cfg.Token(ctx, name, flow)
-		if err != nil {
-			return nil, providers.Classify(name, err)
-		}
-		r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiRoot+"/2/users/get_current_account", nil)
-		if err != nil {
-			return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: base_url is invalid", name)
-		}
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		if c.pathRoot != "" {
-			r.Header.Set("Dropbox-API-Path-Root", c.pathRoot)
-		}
-		resp, body, err := c.cfg.DoLimit(r, name, 1<<20)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == http.StatusOK {
-			return body, nil
-		}
-		e := c.apiError(resp, body, tok.AccessToken)
-		if flow.Rejected != "" || e.Code != providers.CodeAuthFailed {
-			return nil, e
-		}
-		flow.Rejected = tok.AccessToken
-	}
+// tokenRejected reports whether Dropbox refused the access token itself (a
+// 401 that is not a missing scope or a suspended user), so a new one is worth
+// one retry: a cached token can be revoked before it expires.
+func (c *conn) tokenRejected(resp *http.Response, body []byte) bool {
+	return c.classify("")(resp, body, func(s string) string { return s }).Code == providers.CodeAuthFailed
 }
 
-// apiError classifies a Dropbox error answer: JSON {error_summary, error:
-// {.tag}} for 401, 403, 409, 422 and 429; plain text for 400. accessToken,
-// the token sent, is redacted like the secrets.
-func (c *conn) apiError(resp *http.Response, body []byte, accessToken string) *providers.Error {
-	redact := func(s string) string { return providers.RedactWith(s, c.cfg.Secrets, accessToken) }
-	var de struct {
-		Summary string `json:"error_summary"`
-		Error   struct {
-			Tag           string `json:".tag"`
-			RequiredScope string `json:"required_scope"`
-		} `json:"error"`
-	}
-	detail := ""
-	if json.Unmarshal(body, &de) == nil {
-		detail = strings.TrimRight(de.Summary, "./")
-	} else if resp.StatusCode == http.StatusBadRequest {
-		detail = strings.Join(strings.Fields(string(body)), " ")
-	}
-	detail = redact(detail)
-	e := providers.StatusError(name, resp, detail)
-	switch tag := de.Error.Tag; {
-	case resp.StatusCode == http.StatusBadRequest:
-		e.Message = providers.WithDetail(fmt.Sprintf("%s: Dropbox rejected the request as malformed (HTTP 400)", name), detail)
-	case tag == "expired_access_token" || tag == "invalid_access_token":
-		e.Message = fmt.Sprintf("%s: the access token was rejected (%s); re-authorise the connection if refreshing does not help", name, tag)
-	case tag == "missing_scope":
-		e.Code = providers.CodePermissionDenied
-		e.Message = fmt.Sprintf("%s: the app lacks the scope %s; enable it in the App Console and re-authorise the connection", name, redact(de.Error.RequiredScope))
-	case tag == "user_suspended" || tag == "route_access_denied":
-		e.Code = providers.CodePermissionDenied
-		e.Message = fmt.Sprintf("%s: access denied (%s)", name, tag)
-	case resp.StatusCode == http.StatusUnprocessableEntity:
-		// A path-root error: the namespace is not this user's root, or is not
-		// accessible.
-		e.Code = providers.CodeInvalidConfig
-		if tag == "no_permission" {
+// rpc posts args as JSON to a Dropbox RPC endpoint and decodes the answer
+// into out; what names the path in a not-found message.
+func (c *conn) rpc(ctx context.Context, endpoint string, args any, what string, out any) error {
+	api := c.api
+	api.Error = c.classify(what)
+	return api.JSON(ctx, providers.Call{Method: http.MethodPost, Path: "/2/" + endpoint, JSON: args, What: what}, out)
+}
+
+// classify reads a Dropbox error answer: JSON {error_summary, error: {.tag}}
+// for 401, 403, 409, 422 and 429; plain text for 400. what, when set, names
+// the path a 409 not_found was about.
+func (c *conn) classify(what string) func(*http.Response, []byte, func(string) string) *providers.Error {
+	return func(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+		var de struct {
+			Summary string `json:"error_summary"`
+			Error   struct {
+				Tag           string `json:".tag"`
+				RequiredScope string `json:"required_scope"`
+			} `json:"error"`
+		}
+		detail := ""
+		if json.Unmarshal(body, &de) == nil {
+			detail = strings.TrimRight(de.Summary, "./")
+		} else if resp.StatusCode == http.StatusBadRequest {
+			detail = strings.Join(strings.Fields(string(body)), " ")
+		}
+		detail = redact(detail)
+		e := providers.StatusError(name, resp, detail)
+		switch tag := de.Error.Tag; {
+		case resp.StatusCode == http.StatusBadRequest:
+			e.Message = providers.WithDetail(fmt.Sprintf("%s: Dropbox rejected the request as malformed (HTTP 400)", name), detail)
+		case tag == "expired_access_token" || tag == "invalid_access_token":
+			e.Message = fmt.Sprintf("%s: the access token was rejected (%s); re-authorise the connection if refreshing does not help", name, tag)
+		case tag == "missing_scope":
 			e.Code = providers.CodePermissionDenied
+			e.Message = fmt.Sprintf("%s: the app lacks the scope %s; enable it in the App Console and re-authorise the connection", name, redact(de.Error.RequiredScope))
+		case tag == "user_suspended" || tag == "route_access_denied":
+			e.Code = providers.CodePermissionDenied
+			e.Message = fmt.Sprintf("%s: access denied (%s)", name, tag)
+		case resp.StatusCode == http.StatusUnprocessableEntity:
+			// A path-root error: the namespace is not this user's root, or is
+			// not accessible.
+			e.Code = providers.CodeInvalidConfig
+			if tag == "no_permission" {
+				e.Code = providers.CodePermissionDenied
+			}
+			e.Message = fmt.Sprintf("%s: path_root %s was refused (%s); use the root_namespace_id of the account's team space", name,
+				c.cfg.String("path_root"), orDefault(detail, "HTTP 422"))
+		case resp.StatusCode == http.StatusConflict:
+			e.Message = fmt.Sprintf("%s: %s", name, orDefault(detail, "the request conflicted (HTTP 409)"))
+			switch {
+			case strings.Contains(detail, "not_found"):
+				e.Code = providers.CodeNotFound
+				if what != "" {
+					e.Message = fmt.Sprintf("%s: %s was not found (%s)", name, what, detail)
+				}
+			case strings.Contains(detail, "not_folder") && what != "":
+				// Listing a file: the folder asked for does not exist.
+				e.Code = providers.CodeNotFound
+				e.Message = fmt.Sprintf("%s: %s is not a folder (%s)", name, what, detail)
+			}
 		}
-		e.Message = fmt.Sprintf("%s: path_root %s was refused (%s); use the root_namespace_id of the account's team space", name,
-			c.cfg.String("path_root"), orDefault(detail, "HTTP 422"))
-	case resp.StatusCode == http.StatusConflict:
-		if strings.Contains(detail, "not_found") {
-			e.Code = providers.CodeNotFound
-		}
-		e.Message = fmt.Sprintf("%s: %s", name, orDefault(detail, "the request conflicted (HTTP 409)"))
+		return e
 	}
-	return e
 }
 
 func orDefault(s, def string) string {

@@ -3,6 +3,7 @@ package sharepoint
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -54,20 +55,43 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		return nil, providers.Errorf(providers.CodeInvalidConfig,
 			"msft_sharepoint: site_path must be the server-relative path of the site, such as /sites/Finance")
 	}
-	root := strings.TrimRight(base.String(), "/")
+	rootPath, err := providers.CleanPath(strings.TrimSpace(cfg.String("root_path")))
+	if err != nil {
+		return nil, providers.Errorf(providers.CodeInvalidConfig, "msft_sharepoint: root_path must be a folder path such as /Reports")
+	}
+	flow := providers.OAuthFlow{
+		TokenURL:     strings.TrimRight(authority.String(), "/") + "/" + tenant + "/oauth2/v2.0/token",
+		ClientID:     strings.TrimSpace(cfg.String("client_id")),
+		ClientSecret: cfg.Secret("client_secret"),
+		// The resource's ".default" scope grants the application permissions
+		// the admin consented to; it follows base_url for national clouds.
+		Scopes:    []string{base.Scheme + "://" + base.Host + "/.default"},
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	bearer := providers.BearerAuth(cfg, name, flow)
 	c := &conn{
-		cfg:     cfg,
-		apiRoot: root,
-		site:    sitePath,
-		host:    host,
-		flow: providers.OAuthFlow{
-			TokenURL:     strings.TrimRight(authority.String(), "/") + "/" + tenant + "/oauth2/v2.0/token",
-			ClientID:     strings.TrimSpace(cfg.String("client_id")),
-			ClientSecret: cfg.Secret("client_secret"),
-			// The resource's ".default" scope grants the application permissions
-			// the admin consented to; it follows base_url for national clouds.
-			Scopes:    []string{base.Scheme + "://" + base.Host + "/.default"},
-			AuthStyle: oauth2.AuthStyleInParams,
+		cfg:       cfg,
+		site:      sitePath,
+		host:      host,
+		driveID:   strings.TrimSpace(cfg.String("drive_id")),
+		rootPath:  strings.TrimSuffix(rootPath, "/"),
+		driveLock: make(chan struct{}, 1),
+		api: providers.API{
+			Provider: name,
+			Config:   cfg,
+			BaseURL:  strings.TrimRight(base.String(), "/"),
+			Header:   http.Header{"Accept": {"application/json"}},
+			Auth: func(ctx context.Context, r *http.Request, rejected string) (string, error) {
+				tok, err := bearer(ctx, r, rejected)
+				if err != nil {
+					return "", tokenError(err)
+				}
+				return tok, nil
+			},
+			// Graph refuses a revoked or expired token with 401: get a new
+			// one once, since a cached token can be revoked before it expires.
+			Reauth: providers.Unauthorized,
+			Error:  classify(""),
 		},
 	}
 	return c, nil
@@ -84,11 +108,17 @@ func parseURL(field, raw string) (*url.URL, error) {
 
 // conn is one opened msft_sharepoint connection.
 type conn struct {
-	cfg     providers.Config
-	apiRoot string // base_url without a trailing slash
-	host    string // site_hostname
-	site    string // site_path without leading or trailing slashes; "" for the root site
-	flow    providers.OAuthFlow
+	cfg      providers.Config
+	api      providers.API
+	host     string // site_hostname
+	site     string // site_path without leading or trailing slashes; "" for the root site
+	driveID  string // drive_id, or "" for the site's default drive
+	rootPath string // root_path as a clean path, "" for the drive's root
+
+	// driveLock (a one-slot semaphore, so a waiter can give up with its
+	// context) guards resolvedDrive, the site's default drive once found.
+	driveLock     chan struct{}
+	resolvedDrive string
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -29,23 +29,48 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 		DisplayName string `json:"displayName"`
 		WebURL      string `json:"webUrl"`
 	}
-	tok, err := c.get(ctx, nil, c.sitePath(), "id,displayName,webUrl", &site, c.siteLabel())
-	if err != nil {
-		return nil, err
+	if err := c.get(ctx, c.sitePath(), "id,displayName,webUrl", c.siteLabel(), &site); err != nil {
+		return nil, checkSettings(err)
 	}
 	details := map[string]any{"site_id": site.ID, "site_name": site.DisplayName, "web_url": site.WebURL}
-	if id := strings.TrimSpace(c.cfg.String("drive_id")); id != "" {
+	if c.driveID != "" {
 		var drive struct {
 			Name      string `json:"name"`
 			DriveType string `json:"driveType"`
 		}
-		if _, err := c.get(ctx, tok, "/v1.0/drives/"+url.PathEscape(id), "id,name,driveType", &drive, fmt.Sprintf("the drive %q", id)); err != nil {
-			return nil, err
+		if err := c.get(ctx, "/v1.0/drives/"+url.PathEscape(c.driveID), "id,name,driveType", fmt.Sprintf("the drive %q", c.driveID), &drive); err != nil {
+			return nil, checkSettings(err)
 		}
 		details["drive_name"] = drive.Name
 		details["drive_type"] = drive.DriveType
 	}
 	return &providers.VerifyResult{Details: details}, nil
+}
+
+// get is a Graph GET of path with $select, decoded into out; what names the
+// resource in a not-found message.
+func (c *conn) get(ctx context.Context, path, sel, what string, out any) error {
+	return c.call(ctx, providers.Call{Path: path, Query: url.Values{"$select": {sel}}, What: what}, out)
+}
+
+// call sends one Graph request through the connection's API, naming
+// call.What in a not-found message.
+func (c *conn) call(ctx context.Context, call providers.Call, out any) error {
+	api := c.api
+	api.Error = classify(call.What)
+	return api.JSON(ctx, call, out)
+}
+
+// checkSettings points Graph's not-found answer at the settings (a not-found
+// tenant, from the token endpoint, carries its cause and already names them).
+func checkSettings(err error) error {
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Code == providers.CodeNotFound && pe.Err == nil {
+		out := *pe
+		out.Message += "; check site_hostname, site_path and drive_id"
+		return &out
+	}
+	return err
 }
 
 // sitePath is the escaped Graph path of the configured site.
@@ -54,11 +79,7 @@ func (c *conn) sitePath() string {
 	if c.site == "" {
 		return p
 	}
-	segs := strings.Split(c.site, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	return p + ":/" + strings.Join(segs, "/")
+	return p + ":" + escapePath("/"+c.site)
 }
 
 func (c *conn) siteLabel() string {
@@ -68,81 +89,43 @@ func (c *conn) siteLabel() string {
 	return fmt.Sprintf("the site %s/%s", c.host, c.site)
 }
 
-// get performs a Graph GET of path with $select and decodes the JSON answer
-// into out, with tok or, when nil, a token from the shared machinery. When
-// Graph refuses the token (401) it gets a new one and retries once: a cached
-// token can be revoked before it expires. It returns the token that worked.
-// what names the resource in a not-found message.
-func (c *conn) get(ctx context.Context, tok *oauth2.Token, path, sel string, out any, what string) (*oauth2.Token, error) {
-	for rejected := ""; ; {
-		if tok == nil {
-			flow := c.flow
-			flow.Rejected = rejected
-			t, err := c.cfg.Token(ctx, name, flow)
-			if err != nil {
-				return nil, tokenError(err)
+// escapePath escapes each segment of a slash path.
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// classify classifies a Graph error answer ({"error": {"code", "message"}}),
+// naming what (when set) in a not-found message.
+func classify(what string) func(*http.Response, []byte, func(string) string) *providers.Error {
+	return func(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+		var ge struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		json.Unmarshal(body, &ge)
+		detail := strings.Trim(strings.TrimSpace(ge.Error.Code+": "+ge.Error.Message), ": ")
+		e := providers.StatusError(name, resp, redact(detail))
+		switch e.Code {
+		case providers.CodeNotFound:
+			if what == "" {
+				what = "the item"
 			}
-			tok = t
+			e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404", name, what)
+			if ge.Error.Code != "" {
+				e.Message += ", " + redact(ge.Error.Code)
+			}
+			e.Message += ")"
+		case providers.CodePermissionDenied:
+			e.Message += "; the app needs the Sites.Read.All application permission with admin consent (or Sites.Selected and a grant on this site)"
 		}
-		err := c.getOnce(ctx, tok, path, sel, out, what)
-		var pe *providers.Error
-		if rejected == "" && errors.As(err, &pe) && pe.Code == providers.CodeAuthFailed {
-			rejected, tok = tok.AccessToken, nil
-			continue
-		}
-		return tok, err
+		return e
 	}
-}
-
-func (c *conn) getOnce(ctx context.Context, tok *oauth2.Token, path, sel string, out any, what string) error {
-	u, err := url.Parse(c.apiRoot + path)
-	if err != nil {
-		return providers.Wrap(providers.CodeInvalidConfig, err, "%s: the request URL is invalid", name)
-	}
-	u.RawQuery = "$select=" + sel
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return providers.Wrap(providers.CodeInvalidConfig, err, "%s: the request URL is invalid", name)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	req.Header.Set("Accept", "application/json")
-	resp, body, err := c.cfg.DoLimit(req, name, 1<<20)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		return c.graphError(resp, body, what, tok.AccessToken)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return providers.Wrap(providers.CodeProviderError, err, "%s: Microsoft Graph answered with something that is not JSON; check base_url", name)
-	}
-	return nil
-}
-
-// graphError classifies a Graph error answer ({"error": {"code", "message"}});
-// accessToken, the token sent, is redacted like the secrets.
-func (c *conn) graphError(resp *http.Response, body []byte, what, accessToken string) *providers.Error {
-	var ge struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	json.Unmarshal(body, &ge)
-	detail := strings.TrimSpace(ge.Error.Code + ": " + ge.Error.Message)
-	detail = strings.Trim(detail, ": ")
-	e := providers.StatusError(name, resp, providers.RedactWith(detail, c.cfg.Secrets, accessToken))
-	switch e.Code {
-	case providers.CodeNotFound:
-		e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404", name, what)
-		if ge.Error.Code != "" {
-			e.Message += ", " + ge.Error.Code
-		}
-		e.Message += "); check site_hostname, site_path and drive_id"
-	case providers.CodePermissionDenied:
-		e.Message += "; the app needs the Sites.Read.All application permission with admin consent (or Sites.Selected and a grant on this site)"
-	}
-	return e
 }
 
 // tokenError refines the shared token error for Entra's tenant-not-found
