@@ -30,7 +30,8 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	return &conn{cfg: cfg, client: s3.New(o), bucket: cfg.String("bucket"), region: o.Region, endpoint: endpoint}, nil
+	return &conn{cfg: cfg, client: s3.New(o), bucket: cfg.String("bucket"), root: rootPrefix(cfg.String("prefix")),
+		region: o.Region, endpoint: endpoint}, nil
 }
 
 // conn is one opened s3 connection.
@@ -38,6 +39,8 @@ type conn struct {
 	cfg    providers.Config
 	client *s3.Client
 	bucket string
+	// root is the key prefix every path lives under: "" or "a/b/".
+	root   string
 	region string
 	// endpoint is the bucket's URL as the SDK resolves it, for details and messages.
 	endpoint string
