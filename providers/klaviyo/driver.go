@@ -3,6 +3,7 @@ package klaviyo
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -30,13 +31,20 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		return nil, providers.Errorf(providers.CodeInvalidConfig,
 			"klaviyo: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://a.klaviyo.com")
 	}
-	u.Path, u.RawPath = strings.TrimRight(u.Path, "/")+"/api/accounts", ""
+	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
 	rev := strings.TrimSpace(cfg.String("revision"))
 	if !revisionPattern.MatchString(rev) {
 		return nil, providers.Errorf(providers.CodeInvalidConfig,
 			"klaviyo: revision %q is not a Klaviyo API revision; use a date such as 2026-10-15", rev)
 	}
-	return &conn{cfg: cfg, accountsURL: u.String(), revision: rev}, nil
+	c := &conn{revision: rev}
+	c.api = providers.API{
+		Provider: "klaviyo", Config: cfg, BaseURL: u.String(),
+		Header: http.Header{"Revision": {rev}, "Accept": {"application/vnd.api+json"}},
+		Auth:   providers.HeaderAuth("Authorization", "Klaviyo-API-Key "+cfg.Secret("private_api_key")),
+		Error:  c.statusError,
+	}
+	return c, nil
 }
 
 // revisionPattern matches Klaviyo revisions: a date, optionally with a
@@ -45,9 +53,8 @@ var revisionPattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$`)
 
 // conn is one opened klaviyo connection.
 type conn struct {
-	cfg         providers.Config
-	accountsURL string
-	revision    string
+	api      providers.API
+	revision string
 }
 
 // Close releases nothing: the HTTP client is shared.

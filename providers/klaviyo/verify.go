@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/junctionhq/junction/providers"
@@ -16,23 +15,8 @@ var _ providers.Verifier = (*conn)(nil)
 // scope accounts:read). Klaviyo limits this call to 1/s and 15/min per
 // account, so callers should verify sparingly.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.accountsURL, nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "klaviyo: cannot build the request; check base_url")
-	}
-	req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.Secret("private_api_key"))
-	req.Header.Set("revision", c.revision)
-	req.Header.Set("Accept", "application/vnd.api+json")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify("klaviyo", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(resp)
-	}
 	var doc struct {
 		Data []struct {
 			Type       string `json:"type"`
@@ -50,8 +34,8 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return nil, providers.Wrap(providers.CodeProviderError, err, "klaviyo: the answer was not the expected JSON:API document")
+	if err := c.api.JSON(ctx, providers.Call{Path: "/api/accounts"}, &doc); err != nil {
+		return nil, err
 	}
 	if len(doc.Data) == 0 {
 		return nil, providers.Errorf(providers.CodeProviderError, "klaviyo: the key was accepted but no account was returned")
@@ -77,11 +61,10 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// statusError classifies a non-200 answer from Klaviyo's JSON:API error
+// statusError classifies a non-2xx answer from Klaviyo's JSON:API error
 // document ({"errors":[{"status","code","title","detail"}]}): the error code
 // wins over the status, since Klaviyo answers some bad keys with 400.
-func (c *conn) statusError(resp *http.Response) *providers.Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
 	var doc struct {
 		Errors []struct {
 			Code   string `json:"code"`
@@ -97,7 +80,7 @@ func (c *conn) statusError(resp *http.Response) *providers.Error {
 			detail = doc.Errors[0].Title
 		}
 	}
-	detail = c.cfg.Redact(detail)
+	detail = redact(detail)
 	e := providers.StatusError("klaviyo", resp, "")
 	switch {
 	case code == "not_authenticated" || code == "authentication_failed" || resp.StatusCode == http.StatusUnauthorized:
