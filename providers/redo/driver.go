@@ -3,6 +3,7 @@ package redo
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -33,11 +34,16 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		return nil, providers.Errorf(providers.CodeInvalidConfig,
 			"redo: store_id %q is not a Redo store ID: copy it from Settings > Developer in the Redo dashboard (letters, digits, '-' and '_' only)", storeID)
 	}
-	u := *base
-	u.Path = base.Path + "/v2.2/stores/" + storeID + "/returns"
-	u.RawPath = base.EscapedPath() + "/v2.2/stores/" + url.PathEscape(storeID) + "/returns"
-	u.RawQuery = "page-size=1"
-	return &conn{cfg: cfg, storeID: storeID, returnsURL: u.String()}, nil
+	c := &conn{storeID: storeID, returnsPath: "/v2.2/stores/" + url.PathEscape(storeID) + "/returns"}
+	c.api = providers.API{
+		Provider: "redo", Config: cfg, BaseURL: base.String(),
+		// The published OpenAPI schema names the page size as a header; the
+		// pagination guide as the page-size query parameter. Send both.
+		Header: http.Header{"Accept": {"application/json"}, "X-Page-Size": {"1"}},
+		Auth:   providers.HeaderAuth("Authorization", "Bearer "+cfg.Secret("api_secret")),
+		Error:  c.statusError,
+	}
+	return c, nil
 }
 
 // storeIDPattern is deliberately loose (Redo shows 24 hex digits; its docs
@@ -60,9 +66,9 @@ func parseBaseURL(raw string) (*url.URL, error) {
 
 // conn is one opened redo connection.
 type conn struct {
-	cfg        providers.Config
-	storeID    string
-	returnsURL string
+	api         providers.API
+	storeID     string
+	returnsPath string // the store's returns, below base_url
 }
 
 // Close releases nothing: the HTTP client is shared.

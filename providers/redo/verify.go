@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/junctionhq/junction/providers"
@@ -17,30 +17,13 @@ var _ providers.Verifier = (*conn)(nil)
 // (GET /v2.2/stores/{store_id}/returns?page-size=1): the cheapest read that
 // proves the API secret works for this store.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.returnsURL, nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "redo: cannot build the request; check base_url")
-	}
-	req.Header.Set("Authorization", "Bearer "+c.cfg.Secret("api_secret"))
-	req.Header.Set("Accept", "application/json")
-	// The published OpenAPI schema names the page size as a header; the
-	// pagination guide as the page-size query parameter. Send both.
-	req.Header.Set("X-Page-Size", "1")
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify("redo", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(resp)
-	}
 	var page struct {
 		Returns *[]json.RawMessage `json:"returns"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		return nil, providers.Wrap(providers.CodeProviderError, err, "redo: the answer was not the expected JSON")
+	if err := c.api.JSON(ctx, providers.Call{Path: c.returnsPath, Query: url.Values{"page-size": {"1"}}}, &page); err != nil {
+		return nil, err
 	}
 	if page.Returns == nil {
 		return nil, providers.Errorf(providers.CodeProviderError, "redo: the answer had no returns list; check base_url points at the Redo API")
@@ -51,10 +34,9 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	}}, nil
 }
 
-// statusError classifies a non-200 answer, naming the store where it helps
+// statusError classifies a non-2xx answer, naming the store where it helps
 // and quoting Redo's own (redacted) reason.
-func (c *conn) statusError(resp *http.Response) *providers.Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
 	e := providers.StatusError("redo", resp, "")
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
@@ -64,7 +46,7 @@ func (c *conn) statusError(resp *http.Response) *providers.Error {
 	case http.StatusNotFound:
 		e.Message = fmt.Sprintf("redo: store %q was not found (HTTP 404); check store_id", c.storeID)
 	}
-	e.Message = providers.WithDetail(e.Message, c.cfg.Redact(errorDetail(body)))
+	e.Message = providers.WithDetail(e.Message, redact(errorDetail(body)))
 	return e
 }
 
