@@ -3,6 +3,7 @@ package gorgias
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -29,7 +30,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		return nil, providers.Errorf(providers.CodeInvalidConfig,
 			"gorgias: subdomain %q is not a Gorgias subdomain: give only the first label, e.g. acme for acme.gorgias.com", cfg.String("subdomain"))
 	}
-	c := &conn{cfg: cfg, baseURL: "https://" + sub + ".gorgias.com"}
+	c := &conn{baseURL: "https://" + sub + ".gorgias.com"}
 	if v := cfg.String("base_url"); v != "" {
 		u, err := url.Parse(strings.TrimSpace(v))
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
@@ -37,14 +38,30 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		}
 		c.baseURL = strings.TrimSuffix(u.String(), "/")
 	}
+	c.api = providers.API{
+		Provider: name, Config: cfg, BaseURL: c.baseURL,
+		Header: http.Header{"Accept": {"application/json"}},
+		Auth:   basicAuth(cfg.String("username"), cfg.Secret("api_key")),
+		Error:  statusError,
+	}
 	return c, nil
+}
+
+// basicAuth sends the user's email and API key as HTTP Basic credentials.
+// The encoded pair is returned as the token, so it is redacted whole (the
+// email is no secret, so the key alone would leave part of the pair).
+func basicAuth(email, key string) providers.AuthFunc {
+	return func(_ context.Context, r *http.Request, _ string) (string, error) {
+		r.SetBasicAuth(email, key)
+		return strings.TrimPrefix(r.Header.Get("Authorization"), "Basic "), nil
+	}
 }
 
 var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // conn is one opened gorgias connection.
 type conn struct {
-	cfg     providers.Config
+	api     providers.API
 	baseURL string // without trailing slash
 }
 

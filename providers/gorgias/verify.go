@@ -2,10 +2,8 @@ package gorgias
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -17,29 +15,11 @@ var _ providers.Verifier = (*conn)(nil)
 // Verify reads the account (GET {base}/api/account) with HTTP Basic
 // authentication (the user's email and API key).
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/api/account", nil)
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "gorgias: base_url is not usable")
-	}
-	req.SetBasicAuth(c.cfg.String("username"), c.cfg.Secret("api_key"))
-	req.Header.Set("Accept", "application/json")
-	resp, body, err := c.cfg.Do(req, name)
+	resp, err := c.api.Do(ctx, providers.Call{Path: "/api/account"})
 	if err != nil {
 		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := providers.StatusError(name, resp, c.redact(errorText(body)))
-		switch resp.StatusCode {
-		case http.StatusUnauthorized:
-			e.Message += "; check the email (username) and the API key from Settings > REST API"
-		case http.StatusForbidden:
-			e.Message += "; the API key's user role may not read the account"
-		case http.StatusNotFound:
-			e.Message += " (is the subdomain right?)"
-		}
-		return nil, e
 	}
 	var acct struct {
 		Domain          string `json:"domain"`
@@ -49,7 +29,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			Status string `json:"status"`
 		} `json:"status"`
 	}
-	if err := json.Unmarshal(body, &acct); err != nil || acct.Domain == "" {
+	if err := json.Unmarshal(resp.Body, &acct); err != nil || acct.Domain == "" {
 		return nil, providers.Wrap(providers.CodeProviderError, err, "gorgias: the account response was not the expected JSON; check base_url")
 	}
 	details := map[string]any{"domain": acct.Domain}
@@ -62,10 +42,19 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// redact removes the API key, and the Basic credentials built from it, from s.
-func (c *conn) redact(s string) string {
-	basic := base64.StdEncoding.EncodeToString([]byte(c.cfg.String("username") + ":" + c.cfg.Secret("api_key")))
-	return c.cfg.Redact(strings.ReplaceAll(s, basic, providers.Redacted))
+// statusError classifies a non-2xx answer, quoting Gorgias's own (redacted)
+// reason and saying what to check.
+func statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+	e := providers.StatusError(name, resp, redact(errorText(body)))
+	switch resp.StatusCode {
+	case http.StatusUnauthorized:
+		e.Message += "; check the email (username) and the API key from Settings > REST API"
+	case http.StatusForbidden:
+		e.Message += "; the API key's user role may not read the account"
+	case http.StatusNotFound:
+		e.Message += " (is the subdomain right?)"
+	}
+	return e
 }
 
 // errorText finds a human message in a Gorgias error body, which may be
