@@ -3,6 +3,7 @@ package shopify
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -44,7 +45,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
 		base = u.String()
 	}
-	c := &conn{cfg: cfg, shop: shop, version: version, mode: cfg.String("auth_mode"),
+	c := &conn{shop: shop, version: version, mode: cfg.String("auth_mode"),
 		graphqlURL: base + "/admin/api/" + version + "/graphql.json",
 		tokenURL:   base + "/admin/oauth/access_token"}
 	switch c.mode {
@@ -58,6 +59,15 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		}
 	default:
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "shopify: auth_mode %q is not access_token or client_credentials", c.mode)
+	}
+	// Auth is set per call (see auth): it reports the token it sent.
+	c.api = providers.API{
+		Provider: "shopify", Config: cfg, BaseURL: c.graphqlURL,
+		Header: http.Header{"Accept": {"application/json"}},
+		// A cached client-credentials token the shop refuses (the app was
+		// reinstalled, or the token was revoked) is replaced once.
+		Reauth: providers.Unauthorized,
+		Error:  c.statusError,
 	}
 	return c, nil
 }
@@ -92,7 +102,7 @@ func shopDomain(raw string) (string, error) {
 
 // conn is one opened shopify connection.
 type conn struct {
-	cfg        providers.Config
+	api        providers.API
 	shop       string
 	version    string
 	mode       string // "access_token" or "client_credentials"

@@ -1,11 +1,9 @@
 package shopify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -26,48 +24,11 @@ const shopQuery = `{ shop { name myshopifyDomain plan { displayName } } }`
 // Verify reads the shop through the Admin GraphQL API, first obtaining an
 // access token with the client-credentials grant when auth_mode says so.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	token, scopes := c.cfg.Secret("access_token"), []string(nil)
-	flow := providers.OAuthFlow{
-		TokenURL:     c.tokenURL,
-		ClientID:     strings.TrimSpace(c.cfg.String("client_id")),
-		ClientSecret: c.cfg.Secret("client_secret"),
-		AuthStyle:    oauth2.AuthStyleInParams,
-	}
-	var resp *http.Response
-	for attempt := 0; ; attempt++ {
-		if c.mode == "client_credentials" {
-			tok, err := c.cfg.Token(ctx, "shopify", flow)
-			if err != nil {
-				return nil, err
-			}
-			token, scopes = tok.AccessToken, nil
-			if s, _ := tok.Extra("scope").(string); s != "" {
-				for _, sc := range strings.Split(s, ",") {
-					if sc = strings.TrimSpace(sc); sc != "" {
-						scopes = append(scopes, sc)
-					}
-				}
-			}
-		}
-		var err error
-		if resp, err = c.query(ctx, token); err != nil {
-			return nil, err
-		}
-		// A cached client-credentials token the shop refuses (the app was
-		// reinstalled, or the token was revoked) is replaced once.
-		if resp.StatusCode != http.StatusUnauthorized || c.mode != "client_credentials" || attempt > 0 {
-			break
-		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		flow.Rejected = token
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(resp, token)
-	}
+	var sent *oauth2.Token // client credentials: the token the answer is for
+	api := c.api
+	api.Auth = c.auth(&sent)
 	var out struct {
 		Data *struct {
 			Shop *struct {
@@ -83,8 +44,19 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			Cost *queryCost `json:"cost"`
 		} `json:"extensions"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return nil, providers.Wrap(providers.CodeProviderError, err, "shopify: the answer was not the expected GraphQL JSON; check base_url")
+	if err := api.JSON(ctx, providers.Call{Method: http.MethodPost, JSON: map[string]string{"query": shopQuery}}, &out); err != nil {
+		return nil, err
+	}
+	token, scopes := "", []string(nil)
+	if sent != nil {
+		token = sent.AccessToken
+		if s, _ := sent.Extra("scope").(string); s != "" {
+			for _, sc := range strings.Split(s, ",") {
+				if sc = strings.TrimSpace(sc); sc != "" {
+					scopes = append(scopes, sc)
+				}
+			}
+		}
 	}
 	if errs := parseErrors(out.Errors); len(errs) > 0 {
 		return nil, c.graphQLError(errs, out.Extensions.Cost, token)
@@ -108,21 +80,29 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// query posts the shop query with token.
-func (c *conn) query(ctx context.Context, token string) (*http.Response, error) {
-	body, _ := json.Marshal(map[string]string{"query": shopQuery})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.graphqlURL, bytes.NewReader(body))
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "shopify: cannot build the request; check shop_domain and base_url")
+// auth returns how one call authenticates: with the Admin API access token,
+// or with a token of the client-credentials grant, which it leaves in *sent.
+func (c *conn) auth(sent **oauth2.Token) providers.AuthFunc {
+	if c.mode != "client_credentials" {
+		return providers.HeaderAuth("X-Shopify-Access-Token", c.api.Config.Secret("access_token"))
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("X-Shopify-Access-Token", token)
-	resp, err := c.cfg.Client().Do(req)
-	if err != nil {
-		return nil, providers.Classify("shopify", err)
+	flow := providers.OAuthFlow{
+		TokenURL:     c.tokenURL,
+		ClientID:     strings.TrimSpace(c.api.Config.String("client_id")),
+		ClientSecret: c.api.Config.Secret("client_secret"),
+		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	return resp, nil
+	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
+		f := flow
+		f.Rejected = rejected
+		tok, err := c.api.Config.Token(ctx, "shopify", f)
+		if err != nil {
+			return "", err
+		}
+		*sent = tok
+		r.Header.Set("X-Shopify-Access-Token", tok.AccessToken)
+		return tok.AccessToken, nil
+	}
 }
 
 // queryCost is extensions.cost of a GraphQL answer.
@@ -189,7 +169,7 @@ func joinMessages(errs []gqlError) string {
 // graphQLError classifies errors in a 200 answer: throttling, missing access,
 // anything else.
 func (c *conn) graphQLError(errs []gqlError, cost *queryCost, token string) *providers.Error {
-	detail := c.redact(joinMessages(errs), token)
+	detail := providers.RedactWith(joinMessages(errs), c.api.Config.Secrets, token)
 	for _, e := range errs {
 		switch {
 		case e.Message == "Throttled" || e.Extensions.Code == "THROTTLED":
@@ -203,9 +183,8 @@ func (c *conn) graphQLError(errs []gqlError, cost *queryCost, token string) *pro
 	return &providers.Error{Code: providers.CodeProviderError, Message: providers.WithDetail("shopify: the GraphQL query failed", detail)}
 }
 
-// statusError classifies a non-200 answer with Shopify's documented meanings.
-func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+// statusError classifies a non-2xx answer with Shopify's documented meanings.
+func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
 	var doc struct {
 		Errors json.RawMessage `json:"errors"`
 	}
@@ -215,7 +194,7 @@ func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
 	} else if s := strings.TrimSpace(string(body)); !strings.HasPrefix(s, "<") {
 		detail = s
 	}
-	detail = c.redact(detail, token)
+	detail = redact(detail)
 	e := providers.StatusError("shopify", resp, "")
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
@@ -237,9 +216,4 @@ func (c *conn) statusError(resp *http.Response, token string) *providers.Error {
 	}
 	e.Message = providers.WithDetail(e.Message, detail)
 	return e
-}
-
-// redact removes the connection's secrets and the access token in use.
-func (c *conn) redact(s, token string) string {
-	return providers.RedactWith(s, c.cfg.Secrets, token)
 }
