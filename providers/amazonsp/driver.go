@@ -3,8 +3,11 @@ package amazonsp
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
+
+	"golang.org/x/oauth2"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -55,8 +58,38 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			ids = append(ids, id)
 		}
 	}
-	return &conn{cfg: cfg, region: region, marketplaceIDs: ids, tokenURL: tokenURL,
-		participationsURL: strings.TrimRight(endpoint, "/") + "/sellers/v1/marketplaceParticipations"}, nil
+	c := &conn{region: region, marketplaceIDs: ids,
+		participationsURL: strings.TrimRight(endpoint, "/") + "/sellers/v1/marketplaceParticipations"}
+	c.api = providers.API{
+		Provider: "amazon_sp", Config: cfg, BaseURL: c.participationsURL,
+		Header: http.Header{"Accept": {"application/json"}, "User-Agent": {"Junction/1.0 (Language=Go)"}},
+		Auth: accessToken(cfg, providers.OAuthFlow{
+			TokenURL:     tokenURL,
+			ClientID:     strings.TrimSpace(cfg.String("lwa_client_id")),
+			ClientSecret: cfg.Secret("lwa_client_secret"),
+			RefreshToken: cfg.Secret("refresh_token"),
+			AuthStyle:    oauth2.AuthStyleInParams, // LWA takes the client credentials in the form
+		}),
+		// A cached access token SP-API refuses is replaced once.
+		Reauth: func(resp *http.Response, body []byte) bool { return tokenRejected(resp.StatusCode, parseErrors(body)) },
+		Error:  c.statusError,
+	}
+	return c, nil
+}
+
+// accessToken sends an LWA access token of flow in the x-amz-access-token
+// header, getting a new one when the previous was rejected.
+func accessToken(cfg providers.Config, flow providers.OAuthFlow) providers.AuthFunc {
+	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
+		f := flow
+		f.Rejected = rejected
+		tok, err := cfg.Token(ctx, "amazon_sp", f)
+		if err != nil {
+			return "", err
+		}
+		r.Header.Set("x-amz-access-token", tok.AccessToken)
+		return tok.AccessToken, nil
+	}
 }
 
 // httpURL accepts an absolute http(s) URL without credentials, query or
@@ -73,10 +106,9 @@ func httpURL(raw, field, example string) (string, error) {
 
 // conn is one opened amazon_sp connection.
 type conn struct {
-	cfg               providers.Config
+	api               providers.API
 	region            string
 	marketplaceIDs    []string
-	tokenURL          string
 	participationsURL string
 }
 

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -19,37 +17,8 @@ var _ providers.Verifier = (*conn)(nil)
 // seller's marketplace participations (GET /sellers/v1/marketplaceParticipations),
 // checking that every configured marketplace is among them.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	flow := providers.OAuthFlow{
-		TokenURL:     c.tokenURL,
-		ClientID:     strings.TrimSpace(c.cfg.String("lwa_client_id")),
-		ClientSecret: c.cfg.Secret("lwa_client_secret"),
-		RefreshToken: c.cfg.Secret("refresh_token"),
-		AuthStyle:    oauth2.AuthStyleInParams, // LWA takes the client credentials in the form
-	}
-	var (
-		tok  *oauth2.Token
-		resp *http.Response
-		body []byte
-	)
-	for attempt := 0; ; attempt++ {
-		var err error
-		if tok, err = c.cfg.Token(ctx, "amazon_sp", flow); err != nil {
-			return nil, err
-		}
-		if resp, body, err = c.participations(ctx, tok.AccessToken); err != nil {
-			return nil, err
-		}
-		// A cached access token SP-API refuses is replaced once.
-		if !tokenRejected(resp.StatusCode, parseErrors(body)) || attempt > 0 {
-			break
-		}
-		flow.Rejected = tok.AccessToken
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.statusError(resp, parseErrors(body), tok.AccessToken)
-	}
 	var out struct {
 		Payload []struct {
 			Marketplace struct {
@@ -64,8 +33,8 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			StoreName string `json:"storeName"`
 		} `json:"payload"`
 	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, providers.Wrap(providers.CodeProviderError, err, "amazon_sp: the answer was not the expected JSON; check base_url")
+	if err := c.api.JSON(ctx, providers.Call{}, &out); err != nil {
+		return nil, err
 	}
 	var (
 		marketplaces []map[string]any
@@ -100,22 +69,9 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	}
 	return &providers.VerifyResult{Details: map[string]any{
 		"region":       c.region,
-		"sandbox":      c.cfg.Bool("sandbox"),
+		"sandbox":      c.api.Config.Bool("sandbox"),
 		"marketplaces": marketplaces,
 	}}, nil
-}
-
-// participations calls GET /sellers/v1/marketplaceParticipations with token
-// and reads the answer.
-func (c *conn) participations(ctx context.Context, token string) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.participationsURL, nil)
-	if err != nil {
-		return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "amazon_sp: cannot build the request; check base_url")
-	}
-	req.Header.Set("x-amz-access-token", token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "Junction/1.0 (Language=Go)")
-	return c.cfg.Do(req, "amazon_sp")
 }
 
 // spError is one entry of SP-API's {errors:[{code,message,details}]} body.
@@ -150,13 +106,14 @@ func tokenRejected(status int, errs []spError) bool {
 	return false
 }
 
-// statusError classifies a non-200 answer.
-func (c *conn) statusError(resp *http.Response, errs []spError, token string) *providers.Error {
+// statusError classifies a non-2xx answer.
+func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+	errs := parseErrors(body)
 	var parts []string
 	for _, e := range errs {
 		parts = append(parts, strings.TrimPrefix(e.Code+": "+e.Message, ": "))
 	}
-	detail := c.redact(strings.Join(parts, "; "), token)
+	detail := redact(strings.Join(parts, "; "))
 	e := providers.StatusError("amazon_sp", resp, "")
 	switch {
 	case tokenRejected(resp.StatusCode, errs):
@@ -171,9 +128,4 @@ func (c *conn) statusError(resp *http.Response, errs []spError, token string) *p
 	}
 	e.Message = providers.WithDetail(e.Message, detail)
 	return e
-}
-
-// redact removes the connection's secrets and the access token in use.
-func (c *conn) redact(s, token string) string {
-	return providers.RedactWith(s, c.cfg.Secrets, token)
 }
