@@ -3,8 +3,11 @@ package starlink
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
+
+	"golang.org/x/oauth2"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -34,7 +37,22 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if strings.TrimSpace(cfg.String("client_id")) == "" || strings.TrimSpace(cfg.Secret("client_secret")) == "" {
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "starlink: client_id and client_secret of a V2 service account are required")
 	}
-	return &conn{cfg: cfg, accountURL: strings.TrimRight(base, "/") + "/public/v2/account", tokenURL: tokenURL}, nil
+	c := &conn{flow: providers.OAuthFlow{
+		TokenURL:     tokenURL,
+		ClientID:     strings.TrimSpace(cfg.String("client_id")),
+		ClientSecret: cfg.Secret("client_secret"),
+		AuthStyle:    oauth2.AuthStyleInHeader,
+	}}
+	// Auth is set per call (see auth): it reports the token it sent.
+	c.api = providers.API{
+		Provider: "starlink", Config: cfg, BaseURL: strings.TrimRight(base, "/"),
+		Header: http.Header{"Accept": {"application/json"}},
+		// A cached token the API refuses (revoked, or expired early) is
+		// replaced once by a freshly minted one, as Starlink's docs advise.
+		Reauth: providers.Unauthorized,
+		Error:  statusError,
+	}
+	return c, nil
 }
 
 // httpURL accepts an absolute http(s) URL without credentials, query or
@@ -51,9 +69,8 @@ func httpURL(raw, field, example string) (string, error) {
 
 // conn is one opened starlink connection.
 type conn struct {
-	cfg        providers.Config
-	accountURL string
-	tokenURL   string
+	api  providers.API
+	flow providers.OAuthFlow // the V2 service account's client-credentials grant
 }
 
 // Close releases nothing: the HTTP client is shared.

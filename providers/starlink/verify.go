@@ -41,50 +41,24 @@ func (e *envelope) messages() string {
 // client_secret_basic) and reads the account it belongs to
 // (GET /public/v2/account, permission "Account information, View").
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	flow := providers.OAuthFlow{
-		TokenURL:     c.tokenURL,
-		ClientID:     strings.TrimSpace(c.cfg.String("client_id")),
-		ClientSecret: c.cfg.Secret("client_secret"),
-		AuthStyle:    oauth2.AuthStyleInHeader,
-	}
-	var (
-		tok  *oauth2.Token
-		resp *http.Response
-		body []byte
-	)
-	for attempt := 0; ; attempt++ {
-		var err error
-		if tok, err = c.cfg.Token(ctx, "starlink", flow); err != nil {
-			return nil, err
-		}
-		if resp, body, err = c.getAccount(ctx, tok.AccessToken); err != nil {
-			return nil, err
-		}
-		// A cached token the API refuses (revoked, or expired early) is
-		// replaced once by a freshly minted one, as Starlink's docs advise.
-		if resp.StatusCode != http.StatusUnauthorized || attempt > 0 {
-			break
-		}
-		flow.Rejected = tok.AccessToken
-	}
+	var tok *oauth2.Token // the token the answer is for, with its scopes
+	api := c.api
+	api.Auth = c.auth(&tok)
 	var env envelope
-	isJSON := json.Unmarshal(body, &env) == nil
-	detail := c.redact(env.messages(), tok.AccessToken)
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp, detail)
+	if err := api.JSON(ctx, providers.Call{Path: "/public/v2/account"}, &env); err != nil {
+		return nil, err
 	}
 	switch {
-	case !isJSON:
-		return nil, providers.Errorf(providers.CodeProviderError, "starlink: the answer was not the expected JSON; check base_url")
 	case env.IsValid != nil && !*env.IsValid:
+		detail := providers.RedactWith(env.messages(), c.api.Config.Secrets, tok.AccessToken)
 		return nil, &providers.Error{Code: providers.CodeProviderError, Message: providers.WithDetail("starlink: the account could not be read (isValid=false)", detail)}
 	case env.Content == nil || env.Content.AccountNumber == "":
 		return nil, providers.Errorf(providers.CodeProviderError, "starlink: the answer held no account")
 	}
 	acct := env.Content
-	if want := strings.TrimSpace(c.cfg.String("account_number")); want != "" && !strings.EqualFold(want, acct.AccountNumber) {
+	if want := strings.TrimSpace(c.api.Config.String("account_number")); want != "" && !strings.EqualFold(want, acct.AccountNumber) {
 		return nil, providers.Errorf(providers.CodeInvalidConfig,
 			"starlink: the service account belongs to account %s, not the configured account_number %s", acct.AccountNumber, want)
 	}
@@ -104,19 +78,29 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// getAccount calls GET /public/v2/account with token and reads the answer.
-func (c *conn) getAccount(ctx context.Context, token string) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.accountURL, nil)
-	if err != nil {
-		return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "starlink: cannot build the request; check base_url")
+// auth returns the AuthFunc of one call: a token of the service account as
+// a bearer token, minted anew when the previous was rejected; the token sent
+// is left in *sent.
+func (c *conn) auth(sent **oauth2.Token) providers.AuthFunc {
+	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
+		f := c.flow
+		f.Rejected = rejected
+		tok, err := c.api.Config.Token(ctx, "starlink", f)
+		if err != nil {
+			return "", err
+		}
+		*sent = tok
+		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		return tok.AccessToken, nil
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
-	return c.cfg.Do(req, "starlink")
 }
 
-// statusError classifies a non-200 answer with Starlink's documented meanings.
-func statusError(resp *http.Response, detail string) *providers.Error {
+// statusError classifies a non-2xx answer with Starlink's documented
+// meanings, quoting the envelope's (redacted) error messages.
+func statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+	var env envelope
+	_ = json.Unmarshal(body, &env)
+	detail := redact(env.messages())
 	e := providers.StatusError("starlink", resp, "")
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
@@ -130,9 +114,4 @@ func statusError(resp *http.Response, detail string) *providers.Error {
 	}
 	e.Message = providers.WithDetail(e.Message, detail)
 	return e
-}
-
-// redact removes the connection's secrets and the access token in use.
-func (c *conn) redact(s, token string) string {
-	return providers.RedactWith(s, c.cfg.Secrets, token)
 }
