@@ -189,18 +189,21 @@ func (c *conn) ListFiles(ctx context.Context, req providers.ListFilesRequest) (*
 		return nil, folderNotFound(dir)
 	}
 	page := &providers.FilePage{Path: dir, Items: make([]providers.FileItem, 0, len(out.Contents)+len(out.CommonPrefixes))}
+	add := func(it providers.FileItem, ok bool) {
+		// A folder's marker listed as an object besides its common prefix
+		// (see listedFile) sorts right after it.
+		if ok && (len(page.Items) == 0 || page.Items[len(page.Items)-1].Path != it.Path) {
+			page.Items = append(page.Items, it)
+		}
+	}
 	files, dirs := out.Contents, out.CommonPrefixes
 	for len(files) > 0 || len(dirs) > 0 {
 		if len(dirs) == 0 || (len(files) > 0 && aws.ToString(files[0].Key) < aws.ToString(dirs[0].Prefix)) {
-			if it, ok := listedFile(dir, prefix, &files[0]); ok {
-				page.Items = append(page.Items, it)
-			}
+			add(listedFile(dir, prefix, &files[0]))
 			files = files[1:]
 			continue
 		}
-		if it, ok := listedFolder(dir, prefix, &dirs[0]); ok {
-			page.Items = append(page.Items, it)
-		}
+		add(listedFolder(dir, prefix, &dirs[0]))
 		dirs = dirs[1:]
 	}
 	if aws.ToBool(out.IsTruncated) {
@@ -217,9 +220,21 @@ func (c *conn) ListFiles(ctx context.Context, req providers.ListFilesRequest) (*
 // listedFile turns an object of a delimited listing into an item. The folder's
 // own marker object (key == prefix) and keys no clean path can name are
 // skipped; a key outside the prefix (a misbehaving server) is never named.
+// S3 rolls a sub-folder's marker ("prefix" + name + "/") into the common
+// prefixes, but some S3-compatible servers (gofakes3 among them) list it as
+// an object, so it is taken for the folder it marks.
 func listedFile(dir, prefix string, o *types.Object) (providers.FileItem, bool) {
 	name, ok := strings.CutPrefix(aws.ToString(o.Key), prefix)
-	if !ok || strings.Contains(name, "/") || !addressable(name) {
+	if !ok {
+		return providers.FileItem{}, false
+	}
+	if folder, marker := strings.CutSuffix(name, "/"); marker {
+		if strings.Contains(folder, "/") || !addressable(folder) {
+			return providers.FileItem{}, false
+		}
+		return folderItem(childPath(dir, folder)), true
+	}
+	if strings.Contains(name, "/") || !addressable(name) {
 		return providers.FileItem{}, false
 	}
 	return fileItem(childPath(dir, name), name, o.Size, o.LastModified, extMime(name)), true

@@ -152,6 +152,14 @@ func awsEscape(s string) string {
 // newFake starts gofakes3 with the given buckets behind the checks above.
 func newFake(t *testing.T, region string, buckets ...string) (*fakeS3, *httptest.Server) {
 	t.Helper()
+	f, ts, _ := newFakeBackend(t, region, buckets...)
+	return f, ts
+}
+
+// newFakeBackend is newFake that also returns the in-memory store, for tests
+// that seed objects without going through HTTP.
+func newFakeBackend(t testing.TB, region string, buckets ...string) (*fakeS3, *httptest.Server, *s3mem.Backend) {
+	t.Helper()
 	backend := s3mem.New()
 	for _, b := range buckets {
 		if err := backend.CreateBucket(b); err != nil {
@@ -161,7 +169,7 @@ func newFake(t *testing.T, region string, buckets ...string) (*fakeS3, *httptest
 	f := &fakeS3{region: region, keys: map[string]string{keyID: secret}, inner: gofakes3.New(backend).Server()}
 	ts := httptest.NewServer(f)
 	t.Cleanup(ts.Close)
-	return f, ts
+	return f, ts, backend
 }
 
 func settings(endpoint, bucket, region string) map[string]any {
