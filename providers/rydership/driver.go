@@ -3,6 +3,7 @@ package rydership
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -26,7 +27,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if env == "" {
 		env = "www.getwhiplash.com"
 	}
-	c := &conn{cfg: cfg, baseURL: "https://" + env, tokenURL: "https://" + env + "/oauth/token"}
+	c := &conn{baseURL: "https://" + env, tokenURL: "https://" + env + "/oauth/token"}
 	var err error
 	if v := cfg.String("base_url"); v != "" {
 		if c.baseURL, err = checkURL("base_url", v); err != nil {
@@ -37,6 +38,13 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		if c.tokenURL, err = checkURL("token_url", v); err != nil {
 			return nil, err
 		}
+	}
+	// Auth is set per call (see auth): it reports the token it sent.
+	c.api = providers.API{
+		Provider: name, Config: cfg, BaseURL: c.baseURL,
+		Header: http.Header{"Accept": {"application/json"}},
+		Reauth: providers.Unauthorized, // a cached token the API refuses is replaced once
+		Error:  statusError,
 	}
 	return c, nil
 }
@@ -53,7 +61,7 @@ func checkURL(field, v string) (string, error) {
 
 // conn is one opened rydership connection.
 type conn struct {
-	cfg      providers.Config
+	api      providers.API
 	baseURL  string // without trailing slash
 	tokenURL string
 }
