@@ -3,6 +3,8 @@ package mlflow
 
 import (
 	"context"
+	"encoding/base64"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -37,18 +39,25 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			"mlflow: tracking_uri must not contain a user name or password; use auth_type basic")
 	}
 	u.RawQuery, u.Fragment, u.RawFragment = "", "", ""
-	auth := cfg.String("auth_type")
-	if auth == "" {
-		auth = "none"
+	c := &conn{api: providers.API{
+		Provider: name, Config: cfg, BaseURL: strings.TrimRight(u.String(), "/"),
+		Header:  http.Header{"Accept": {"application/json"}},
+		Error:   apiError,
+		MaxBody: 1 << 20,
+	}}
+	switch cfg.String("auth_type") {
+	case "bearer":
+		c.api.Auth = providers.HeaderAuth("Authorization", "Bearer "+cfg.Secret("token"))
+	case "basic":
+		pair := base64.StdEncoding.EncodeToString([]byte(cfg.String("username") + ":" + cfg.Secret("password")))
+		c.api.Auth = providers.HeaderAuth("Authorization", "Basic "+pair)
 	}
-	return &conn{cfg: cfg, root: strings.TrimRight(u.String(), "/"), auth: auth}, nil
+	return c, nil
 }
 
 // conn is one opened mlflow connection.
 type conn struct {
-	cfg  providers.Config
-	root string // tracking_uri without a trailing slash
-	auth string // auth_type
+	api providers.API // based at tracking_uri
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -1,7 +1,6 @@
 package mlflow
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,26 +20,11 @@ var _ providers.Verifier = (*conn)(nil)
 // Verify searches experiments with max_results 1: the cheapest call that
 // needs the credentials (unlike /health).
 func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.root+searchPath, bytes.NewReader([]byte(`{"max_results":1}`)))
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "%s: tracking_uri is invalid", name)
-	}
-	r.Header.Set("Content-Type", "application/json")
-	r.Header.Set("Accept", "application/json")
-	switch c.auth {
-	case "bearer":
-		r.Header.Set("Authorization", "Bearer "+c.cfg.Secret("token"))
-	case "basic":
-		r.SetBasicAuth(c.cfg.String("username"), c.cfg.Secret("password"))
-	}
-	resp, body, err := c.cfg.DoLimit(r, name, 1<<20)
+	resp, err := c.api.Do(ctx, providers.Call{Method: http.MethodPost, Path: searchPath, JSON: map[string]int{"max_results": 1}})
 	if err != nil {
 		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.apiError(resp, body)
 	}
 	var out struct {
 		Experiments []struct {
@@ -49,9 +33,9 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 		} `json:"experiments"`
 		NextPageToken string `json:"next_page_token"`
 	}
-	if err := json.Unmarshal(body, &out); err != nil {
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
 		return nil, providers.Errorf(providers.CodeProviderError,
-			"%s: %s answered HTTP 200 but not with MLflow JSON; is this an MLflow tracking server?", name, searchPath)
+			"%s: %s answered HTTP %d but not with MLflow JSON; is this an MLflow tracking server?", name, searchPath, resp.StatusCode)
 	}
 	details := map[string]any{
 		"experiments_visible": len(out.Experiments),
@@ -65,7 +49,7 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 
 // apiError classifies an MLflow error answer ({"error_code", "message"}), or
 // the plain-text answers of the basic-auth app.
-func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
+func apiError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
 	var me struct {
 		Code    string `json:"error_code"`
 		Message string `json:"message"`
@@ -78,7 +62,7 @@ func (c *conn) apiError(resp *http.Response, body []byte) *providers.Error {
 		strings.HasPrefix(resp.Header.Get("Content-Type"), "text/") {
 		detail = t // the basic-auth app's "You are not authenticated..."
 	}
-	detail = c.cfg.Redact(strings.Join(strings.Fields(detail), " "))
+	detail = redact(strings.Join(strings.Fields(detail), " "))
 	e := providers.StatusError(name, resp, detail)
 	switch {
 	case me.Code == "UNAUTHENTICATED":
