@@ -3,6 +3,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,18 +35,19 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{cfg: cfg, target: target, method: cfg.String("verify_method"), auth: cfg.String("auth_type")}
+	c := &conn{target: target, method: cfg.String("verify_method"), want: int(cfg.Int("expected_status"))}
 	if c.method == "" {
 		c.method = http.MethodGet
 	}
-	if c.auth == "" {
-		c.auth = "none"
-	}
-	if n := cfg.Int("expected_status"); n != 0 && (n < 100 || n > 599) {
+	if c.want != 0 && (c.want < 100 || c.want > 599) {
 		return nil, invalid("expected_status must be an HTTP status between 100 and 599")
 	}
+	auth := cfg.String("auth_type")
+	if auth == "" {
+		auth = "none"
+	}
 	keyName := strings.TrimSpace(cfg.String("api_key_name"))
-	switch c.auth {
+	switch auth {
 	case "api_key_header":
 		if !validHeaderName(keyName) {
 			return nil, invalid("api_key_name must be a valid HTTP header name")
@@ -59,11 +61,63 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			return nil, err
 		}
 	}
-	c.keyName = keyName
-	if c.headers, err = extraHeaders(cfg.Settings["extra_headers"], c.auth, keyName); err != nil {
+	headers, err := extraHeaders(cfg.Settings["extra_headers"], auth, keyName)
+	if err != nil {
 		return nil, err
 	}
+	c.api = providers.API{
+		Provider: name, Config: cfg, BaseURL: target.String(), Header: headers,
+		Auth: authFunc(cfg, auth, keyName),
+		// With the client-credentials grant, a 401 gets one new token and one
+		// retry: a cached token can be revoked before it expires.
+		Reauth: func(resp *http.Response, _ []byte) bool {
+			return resp.StatusCode == http.StatusUnauthorized && c.want != http.StatusUnauthorized
+		},
+		Error:   c.answerError,
+		MaxBody: 4 << 10, // only the start of the answer is quoted
+	}
 	return c, nil
+}
+
+// authFunc returns how the verify request authenticates for auth_type.
+func authFunc(cfg providers.Config, auth, keyName string) providers.AuthFunc {
+	switch auth {
+	case "basic":
+		pair := base64.StdEncoding.EncodeToString([]byte(cfg.Secret("username") + ":" + cfg.Secret("password")))
+		return providers.HeaderAuth("Authorization", "Basic "+pair)
+	case "bearer":
+		return providers.HeaderAuth("Authorization", "Bearer "+cfg.Secret("token"))
+	case "api_key_header":
+		return providers.HeaderAuth(keyName, cfg.Secret("api_key"))
+	case "api_key_query":
+		return func(_ context.Context, r *http.Request, _ string) (string, error) {
+			q := r.URL.Query()
+			q.Set(keyName, cfg.Secret("api_key"))
+			r.URL.RawQuery = q.Encode()
+			return "", nil
+		}
+	case "oauth2_client_credentials":
+		flow := providers.OAuthFlow{
+			TokenURL:     cfg.String("token_url"),
+			ClientID:     cfg.String("client_id"),
+			ClientSecret: cfg.Secret("client_secret"),
+			Scopes:       cfg.StringList("scopes"),
+		}
+		if aud := strings.TrimSpace(cfg.String("audience")); aud != "" {
+			flow.EndpointParams = url.Values{"audience": {aud}}
+		}
+		return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
+			f := flow
+			f.Rejected = rejected
+			tok, err := cfg.Token(ctx, name, f)
+			if err != nil {
+				return "", err
+			}
+			tok.SetAuthHeader(r) // as the token type says
+			return tok.AccessToken, nil
+		}
+	}
+	return nil
 }
 
 func invalid(format string, args ...any) *providers.Error {
@@ -177,12 +231,10 @@ func validHeaderName(s string) bool {
 
 // conn is one opened http_api connection.
 type conn struct {
-	cfg     providers.Config
-	target  *url.URL    // base_url + verify_path
-	method  string      // GET or HEAD
-	auth    string      // auth_type
-	keyName string      // api_key_name
-	headers http.Header // extra_headers, validated
+	api    providers.API // based at target, with the auth and extra headers
+	target *url.URL      // base_url + verify_path
+	method string        // GET or HEAD
+	want   int           // expected_status; 0 for any 2xx
 }
 
 // Close releases nothing: the HTTP client is shared.
