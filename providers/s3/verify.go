@@ -20,8 +20,9 @@ var _ providers.Verifier = (*conn)(nil)
 // Verify calls HeadBucket. S3 answers a refused HEAD with a bare 403 that
 // cannot tell bad credentials from missing permission, and a policy may allow
 // listing only under a prefix, so a 403 is followed by ListObjectsV2
-// (MaxKeys=1, under the configured prefix): its error body names the reason,
-// and its success proves access to the part of the bucket in use.
+// (MaxKeys=1, under the normalised prefix the files live under): its error
+// body names the reason, and its success proves access to the part of the
+// bucket in use.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
@@ -39,9 +40,9 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		return nil, e
 	}
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(c.bucket), MaxKeys: aws.Int32(1)}
-	if p := c.cfg.String("prefix"); p != "" {
-		in.Prefix = aws.String(p)
-		details["prefix"] = p
+	if c.root != "" {
+		in.Prefix = aws.String(c.root)
+		details["prefix"] = c.root
 	}
 	if _, err := c.client.ListObjectsV2(ctx, in); err != nil {
 		return nil, c.classify(err)
