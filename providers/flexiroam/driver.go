@@ -3,6 +3,7 @@ package flexiroam
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -43,16 +44,30 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			"flexiroam: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://api.flexiroam.com")
 	}
 	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
-	if strings.TrimSpace(cfg.String("email")) == "" {
+	email := strings.TrimSpace(cfg.String("email"))
+	if email == "" {
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "flexiroam: email is required")
 	}
-	return &conn{cfg: cfg, base: u.String()}, nil
+	c := &conn{base: u.String()}
+	c.login = providers.API{
+		Provider: "flexiroam", Config: cfg, BaseURL: c.base,
+		Header: http.Header{"Accept": {"application/json"}},
+		Auth: func(_ context.Context, r *http.Request, _ string) (string, error) {
+			return "", setForm(r, "email", email, "password", cfg.Secret("password"))
+		},
+		Error:   loginError,
+		MaxBody: 1 << 20,
+	}
+	c.profile = c.login
+	c.profile.Auth, c.profile.Error = c.session, profileError
+	return c, nil
 }
 
 // conn is one opened flexiroam connection.
 type conn struct {
-	cfg  providers.Config
-	base string // without a trailing slash
+	base    string        // without a trailing slash
+	login   providers.API // sends the email and password
+	profile providers.API // sends the session token of a login
 }
 
 // Close releases nothing: the HTTP client is shared.

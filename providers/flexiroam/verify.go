@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -19,47 +20,87 @@ var _ providers.Verifier = (*conn)(nil)
 // (POST /user/view/v1, header "token"). The public documentation of both
 // calls is partial: failure shapes are inferred (see the spec's DocsNote).
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
-	ctx, cancel := c.cfg.WithTimeout(ctx)
+	ctx, cancel := c.profile.Config.WithTimeout(ctx)
 	defer cancel()
-	login, err := c.post(ctx, "/user/login/v1", "", map[string]string{
-		"email":    strings.TrimSpace(c.cfg.String("email")),
-		"password": c.cfg.Secret("password"),
-	})
+	resp, err := c.profile.Do(ctx, providers.Call{Method: http.MethodPost, Path: "/user/view/v1"})
 	if err != nil {
 		return nil, err
 	}
-	if login.status == http.StatusUnauthorized || login.status == http.StatusForbidden || (login.ok() && login.failed()) {
-		return nil, c.fail(providers.CodeAuthFailed, login, "",
-			fmt.Sprintf("flexiroam: the login was refused (HTTP %d); check the email and password", login.status))
+	view, token := parse(resp.Body), resp.Request.Header.Get("token")
+	redact := func(s string) string { return providers.RedactWith(s, c.profile.Config.Secrets, token) }
+	switch {
+	case !view.json:
+		return nil, fail(providers.CodeProviderError, "flexiroam: the profile answer was not JSON; check base_url", view, redact)
+	case view.failed():
+		return nil, fail(providers.CodeProviderError, "flexiroam: the profile call answered with a failure", view, redact)
 	}
-	if !login.ok() {
-		return nil, c.httpError(login, "", "login")
+	return &providers.VerifyResult{Details: profileDetails(view.env.Data)}, nil
+}
+
+// session is the profile call's AuthFunc: it logs in and sends the session
+// token in the "token" header (with the empty form every v1 call carries).
+func (c *conn) session(ctx context.Context, r *http.Request, _ string) (string, error) {
+	resp, err := c.login.Do(ctx, providers.Call{Method: http.MethodPost, Path: "/user/login/v1"})
+	if err != nil {
+		return "", err
+	}
+	login := parse(resp.Body)
+	if login.failed() {
+		return "", fail(providers.CodeAuthFailed, fmt.Sprintf("flexiroam: the login was refused (HTTP %d); check the email and password", resp.StatusCode),
+			login, c.login.Config.Redact)
 	}
 	var data struct {
 		Token string `json:"token"`
 	}
 	if !login.json || json.Unmarshal(login.env.Data, &data) != nil || data.Token == "" {
-		return nil, c.fail(providers.CodeProviderError, login, "",
-			"flexiroam: the login answer carried no session token; check base_url points at the Flexiroam reseller API")
+		return "", fail(providers.CodeProviderError, "flexiroam: the login answer carried no session token; check base_url points at the Flexiroam reseller API",
+			login, c.login.Config.Redact)
 	}
+	if err := setForm(r); err != nil {
+		return "", err
+	}
+	r.Header.Set("token", data.Token)
+	return data.Token, nil
+}
 
-	view, err := c.post(ctx, "/user/view/v1", data.Token, nil)
-	if err != nil {
-		return nil, err
+// setForm makes r's body a multipart form of the given name, value pairs.
+// Every Flexiroam v1 call is a multipart POST, which a providers.Call cannot
+// send, so the AuthFuncs write the form (the credentials are form fields).
+func setForm(r *http.Request, pairs ...string) error {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if err := mw.WriteField(pairs[i], pairs[i+1]); err != nil {
+			return providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
+		}
 	}
-	switch {
-	case view.status == http.StatusUnauthorized:
-		return nil, c.fail(providers.CodeAuthFailed, view, data.Token, "flexiroam: the session token from the login was rejected (HTTP 401)")
-	case view.status == http.StatusForbidden:
-		return nil, c.fail(providers.CodePermissionDenied, view, data.Token, "flexiroam: the user may not read its profile (HTTP 403)")
-	case !view.ok():
-		return nil, c.httpError(view, data.Token, "profile")
-	case !view.json:
-		return nil, c.fail(providers.CodeProviderError, view, data.Token, "flexiroam: the profile answer was not JSON; check base_url")
-	case view.failed():
-		return nil, c.fail(providers.CodeProviderError, view, data.Token, "flexiroam: the profile call answered with a failure")
+	if err := mw.Close(); err != nil {
+		return providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
 	}
-	return &providers.VerifyResult{Details: profileDetails(view.env.Data)}, nil
+	form := buf.Bytes()
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(form)), int64(len(form))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(form)), nil }
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	return nil
+}
+
+// loginError classifies a non-2xx answer of the login call.
+func loginError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+	if a := parse(body); resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return fail(providers.CodeAuthFailed, fmt.Sprintf("flexiroam: the login was refused (HTTP %d); check the email and password", resp.StatusCode), a, redact)
+	}
+	return httpError(resp, body, redact, "login")
+}
+
+// profileError classifies a non-2xx answer of the profile call.
+func profileError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+	switch a := parse(body); resp.StatusCode {
+	case http.StatusUnauthorized:
+		return fail(providers.CodeAuthFailed, "flexiroam: the session token from the login was rejected (HTTP 401)", a, redact)
+	case http.StatusForbidden:
+		return fail(providers.CodePermissionDenied, "flexiroam: the user may not read its profile (HTTP 403)", a, redact)
+	}
+	return httpError(resp, body, redact, "profile")
 }
 
 // envelope is the documented response shape: {success|status, data, msg}.
@@ -71,15 +112,19 @@ type envelope struct {
 	Message json.RawMessage `json:"message"`
 }
 
+// answer is a body read as the envelope.
 type answer struct {
-	status int
-	header http.Header
-	body   []byte
-	env    envelope
-	json   bool
+	body []byte
+	env  envelope
+	json bool
 }
 
-func (a *answer) ok() bool { return a.status >= 200 && a.status < 300 }
+// parse reads body as the envelope, when it is JSON.
+func parse(body []byte) *answer {
+	a := &answer{body: body}
+	a.json = json.Unmarshal(body, &a.env) == nil
+	return a
+}
 
 // failed reports an answer whose envelope says it failed.
 func (a *answer) failed() bool {
@@ -127,56 +172,18 @@ func (a *answer) msg() string {
 	return ""
 }
 
-// post sends a multipart form (every Flexiroam v1 call is a form POST) and
-// reads the answer, at most 1 MiB of it.
-func (c *conn) post(ctx context.Context, path, token string, fields map[string]string) (*answer, error) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	for _, k := range []string{"email", "password"} {
-		if v, ok := fields[k]; ok {
-			if err := mw.WriteField(k, v); err != nil {
-				return nil, providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
-			}
-		}
-	}
-	if err := mw.Close(); err != nil {
-		return nil, providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "flexiroam: cannot build the request; check base_url")
-	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("token", token)
-	}
-	resp, body, err := c.cfg.DoLimit(req, "flexiroam", 1<<20)
-	if err != nil {
-		return nil, err
-	}
-	a := &answer{status: resp.StatusCode, header: resp.Header, body: body}
-	a.json = json.Unmarshal(body, &a.env) == nil
-	return a, nil
-}
-
-// redact removes the password and the session token from s.
-func (c *conn) redact(s, token string) string {
-	return providers.RedactWith(s, c.cfg.Secrets, token)
-}
-
-func (c *conn) fail(code providers.Code, a *answer, token, msg string) *providers.Error {
-	return &providers.Error{Code: code, Message: providers.WithDetail(msg, c.redact(a.msg(), token))}
+// fail is an error of code with msg and the answer's (redacted) message.
+func fail(code providers.Code, msg string, a *answer, redact func(string) string) *providers.Error {
+	return &providers.Error{Code: code, Message: providers.WithDetail(msg, redact(a.msg()))}
 }
 
 // httpError classifies any other non-2xx answer of the login or profile call.
-func (c *conn) httpError(a *answer, token, what string) *providers.Error {
-	resp := &http.Response{StatusCode: a.status, Header: a.header}
+func httpError(resp *http.Response, body []byte, redact func(string) string, what string) *providers.Error {
 	e := providers.StatusError("flexiroam", resp, "")
-	if a.status == http.StatusNotFound {
+	if resp.StatusCode == http.StatusNotFound {
 		e.Message = fmt.Sprintf("flexiroam: the %s endpoint was not found (HTTP 404); check environment and base_url", what)
 	}
-	e.Message = providers.WithDetail(e.Message, c.redact(a.msg(), token))
+	e.Message = providers.WithDetail(e.Message, redact(parse(body).msg()))
 	return e
 }
 
