@@ -123,6 +123,9 @@ func (c *conn) classify(what string) func(*http.Response, []byte, func(string) s
 				if what != "" {
 					e.Message = fmt.Sprintf("%s: %s was not found (%s)", name, what, detail)
 				}
+			case strings.Contains(detail, "restricted_content"):
+				// Dropbox withholds it (a legal or copyright restriction).
+				e.Code = providers.CodePermissionDenied
 			case strings.Contains(detail, "not_folder") && what != "":
 				// Listing a file: the folder asked for does not exist.
 				e.Code = providers.CodeNotFound

@@ -32,6 +32,7 @@ const (
 // Dropbox when anything differs.
 type fake struct {
 	srv             *httptest.Server
+	mux             *http.ServeMux
 	tokenCalls      atomic.Int64
 	calls           atomic.Int64
 	newRefreshToken string
@@ -41,11 +42,10 @@ type fake struct {
 }
 
 func newFake(t *testing.T) *fake {
-	f := &fake{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/oauth2/token", f.token)
-	mux.HandleFunc("/2/", f.api)
-	f.srv = httptest.NewServer(mux)
+	f := &fake{mux: http.NewServeMux()}
+	f.mux.HandleFunc("/oauth2/token", f.token)
+	f.mux.HandleFunc("/2/", f.api)
+	f.srv = httptest.NewServer(f.mux)
 	t.Cleanup(f.srv.Close)
 	return f
 }
