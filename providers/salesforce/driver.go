@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -67,6 +68,19 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	default:
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "salesforce: unknown auth_mode %q", c.mode)
 	}
+	c.api = providers.API{
+		Provider: name,
+		Config:   cfg,
+		// Empty when the instance comes from the token response: auth then
+		// sends each request to that instance.
+		BaseURL: c.instanceURL,
+		Header:  http.Header{"Accept": {"application/json"}},
+		Auth:    c.auth,
+		Reauth:  providers.Unauthorized,
+		Error:   c.apiError,
+		// The guarded client's own cap (ErrBodyTooLarge) applies first.
+		MaxBody: 64 << 20,
+	}
 	return c, nil
 }
 
@@ -91,6 +105,7 @@ type conn struct {
 	apiVersion  string // "v62.0"
 	key         *rsa.PrivateKey
 	identity    string // client, user and public-key hash: the JWT grant's cache identity
+	api         providers.API
 }
 
 // Close releases nothing: the HTTP client is shared.
@@ -100,7 +115,9 @@ var spec = providers.Spec{
 	Name: "salesforce", Label: "Salesforce", Category: "api",
 	AuthKinds:    []string{"oauth2_refresh_token", "oauth2_client_credentials", "jwt_bearer"},
 	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
-	DocsNote:     "The JWT bearer assertion uses login_url as its audience (https://login.salesforce.com or https://test.salesforce.com). The instance comes from instance_url, else the token response, else a My Domain login_url.",
+	DocsNote: "The JWT bearer assertion uses login_url as its audience (https://login.salesforce.com or https://test.salesforce.com). The instance comes from instance_url, else the token response, else a My Domain login_url. " +
+		"Schema: the queryable sObjects, all in one schema named \"sobjects\" (kind object); dataType is the describe field type, with the length of text types (string(255)) and the precision and scale of numbers (currency(18,2)). " +
+		"Query accepts one SOQL SELECT (GET /query, following nextRecordsUrl).",
 	Fields: []providers.Field{
 		{Name: "auth_mode", Label: "Authentication", Type: providers.TypeEnum, Enum: []string{"refresh_token", "client_credentials", "jwt_bearer"}, Default: "refresh_token"},
 		{Name: "login_url", Label: "Login URL", Type: providers.TypeString, Default: "https://login.salesforce.com", Target: true},

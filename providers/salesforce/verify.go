@@ -26,31 +26,9 @@ var _ providers.Verifier = (*conn)(nil)
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	flow := c.flow()
-	var (
-		tok      *oauth2.Token
-		instance string
-		resp     *http.Response
-		body     []byte
-	)
-	for attempt := 0; attempt < 2; attempt++ {
-		var err error
-		if tok, err = c.cfg.Token(ctx, name, flow); err != nil {
-			return nil, c.tokenError(err)
-		}
-		if instance, err = c.instance(tok); err != nil {
-			return nil, err
-		}
-		if resp, body, err = c.get(ctx, instance+"/services/data/"+c.apiVersion+"/limits", tok.AccessToken); err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusUnauthorized {
-			break
-		}
-		flow.Rejected = tok.AccessToken
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.apiError(resp, body, tok.AccessToken)
+	resp, err := c.api.Do(ctx, providers.Call{Path: c.path("/limits")})
+	if err != nil {
+		return nil, err
 	}
 	var limits struct {
 		DailyAPIRequests *struct {
@@ -58,9 +36,10 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			Remaining int64 `json:"Remaining"`
 		} `json:"DailyApiRequests"`
 	}
-	if err := json.Unmarshal(body, &limits); err != nil {
+	if err := json.Unmarshal(resp.Body, &limits); err != nil {
 		return nil, providers.Wrap(providers.CodeProviderError, err, "salesforce: the limits response was not the expected JSON; check instance_url")
 	}
+	instance := strings.TrimSuffix(resp.Request.URL.String(), c.path("/limits"))
 	details := map[string]any{"instance_url": instance, "api_version": c.apiVersion, "auth_mode": c.mode}
 	if l := limits.DailyAPIRequests; l != nil {
 		details["daily_api_requests"] = map[string]any{"max": l.Max, "remaining": l.Remaining}
@@ -71,15 +50,37 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// get sends an authenticated GET and returns the answer with its body read.
-func (c *conn) get(ctx context.Context, u, accessToken string) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// path is a REST resource of the configured API version
+// ("/limits" -> "/services/data/v62.0/limits").
+func (c *conn) path(resource string) string {
+	return "/services/data/" + c.apiVersion + resource
+}
+
+// auth is the API's AuthFunc: it gets an access token from the shared
+// machinery (a new one when the previous was rejected) and sends it as a
+// bearer token. Without a configured instance_url the request was built on
+// a bare path, and goes to the instance the token names.
+func (c *conn) auth(ctx context.Context, r *http.Request, rejected string) (string, error) {
+	flow := c.flow()
+	flow.Rejected = rejected
+	tok, err := c.cfg.Token(ctx, name, flow)
 	if err != nil {
-		return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "salesforce: the instance URL is not usable")
+		return "", c.tokenError(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+accessToken)
-	req.Header.Set("Accept", "application/json")
-	return c.cfg.Do(req, name)
+	if c.instanceURL == "" {
+		instance, err := c.instance(tok)
+		if err != nil {
+			return tok.AccessToken, err
+		}
+		u, err := url.Parse(instance)
+		if err != nil {
+			return tok.AccessToken, providers.Wrap(providers.CodeProviderError, err, "salesforce: the instance URL is not usable; set instance_url")
+		}
+		r.URL.Scheme, r.URL.Host, r.Host = u.Scheme, u.Host, u.Host
+		r.URL.Path, r.URL.RawPath = strings.TrimSuffix(u.Path, "/")+r.URL.Path, ""
+	}
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	return tok.AccessToken, nil
 }
 
 // flow is the token grant for the configured auth mode, run by the shared
@@ -167,18 +168,12 @@ func hostOf(s string) string {
 	return strings.ToLower(u.Hostname())
 }
 
-// apiError classifies a REST error. Salesforce answers a JSON array of
-// {message, errorCode}; a few codes say more than the status does.
-func (c *conn) apiError(resp *http.Response, body []byte, accessToken string) *providers.Error {
-	var errs []struct {
-		Message   string `json:"message"`
-		ErrorCode string `json:"errorCode"`
-	}
-	_ = json.Unmarshal(body, &errs)
-	var code, msg string
-	if len(errs) > 0 {
-		code, msg = errs[0].ErrorCode, c.redact(errs[0].Message, accessToken)
-	}
+// apiError is the API's Error: it classifies a REST error. Salesforce
+// answers a JSON array of {message, errorCode}; a few codes say more than
+// the status does.
+func (c *conn) apiError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+	code, msg := errorOf(body)
+	msg = redact(msg)
 	detail := msg
 	if code != "" {
 		detail = strings.TrimSuffix(code+": "+msg, ": ")
@@ -200,8 +195,21 @@ func (c *conn) apiError(resp *http.Response, body []byte, accessToken string) *p
 	return e
 }
 
+// errorOf returns the code and message of the first error of a REST error
+// body ([{message, errorCode}]).
+func errorOf(body []byte) (code, msg string) {
+	var errs []struct {
+		Message   string `json:"message"`
+		ErrorCode string `json:"errorCode"`
+	}
+	if json.Unmarshal(body, &errs) != nil || len(errs) == 0 {
+		return "", ""
+	}
+	return errs[0].ErrorCode, errs[0].Message
+}
+
 // redact removes the connection's secrets and the given call-specific
-// credentials (an access token, an assertion), in every encoded form, from s.
+// credentials, in every encoded form, from s.
 func (c *conn) redact(s string, extra ...string) string {
 	return providers.RedactWith(s, c.cfg.Secrets, extra...)
 }

@@ -35,6 +35,7 @@ const (
 type fake struct {
 	t   *testing.T
 	srv *httptest.Server
+	mux *http.ServeMux
 
 	mu       sync.Mutex
 	refresh  string   // the refresh token the token endpoint accepts
@@ -51,8 +52,8 @@ type fake struct {
 }
 
 func newFake(t *testing.T) *fake {
-	f := &fake{t: t, refresh: refreshTok}
 	mux := http.NewServeMux()
+	f := &fake{t: t, refresh: refreshTok, mux: mux}
 	mux.HandleFunc("/services/oauth2/token", f.token)
 	mux.HandleFunc("/services/data/v62.0/limits", f.limitsHandler)
 	f.srv = httptest.NewServer(mux)
@@ -133,12 +134,7 @@ func (f *fake) checkAssertion(assertion string) error {
 
 func (f *fake) limitsHandler(w http.ResponseWriter, r *http.Request) {
 	n := f.limitsCalls.Add(1)
-	f.mu.Lock()
-	ok := false
-	for _, at := range f.issued {
-		ok = ok || r.Header.Get("Authorization") == "Bearer "+at
-	}
-	f.mu.Unlock()
+	ok := f.authorized(r)
 	if r.Method != http.MethodGet || len(r.URL.Query()) > 0 {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
@@ -153,6 +149,18 @@ func (f *fake) limitsHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limitsOK(w)
+}
+
+// authorized reports whether r carries an access token the fake issued.
+func (f *fake) authorized(r *http.Request) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, at := range f.issued {
+		if r.Header.Get("Authorization") == "Bearer "+at {
+			return true
+		}
+	}
+	return false
 }
 
 func limitsOK(w http.ResponseWriter) {
