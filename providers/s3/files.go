@@ -192,7 +192,10 @@ func (c *conn) ListFiles(ctx context.Context, req providers.ListFilesRequest) (*
 	add := func(it providers.FileItem, ok bool) {
 		// A folder's marker listed as an object besides its common prefix
 		// (see listedFile) sorts right after it.
-		if ok && (len(page.Items) == 0 || page.Items[len(page.Items)-1].Path != it.Path) {
+		if !ok {
+			return
+		}
+		if n := len(page.Items); n == 0 || page.Items[n-1].Path != it.Path || page.Items[n-1].Kind != it.Kind {
 			page.Items = append(page.Items, it)
 		}
 	}

@@ -67,6 +67,8 @@ var tree = []object{
 	{key: "docs/2024/deep/er/x.json", size: 50},
 	{key: "empty/", size: 0},
 	{key: "noext", size: 5},
+	{key: "both", size: 6},
+	{key: "both/inside.json", size: 7},
 	{key: "odd//hidden.json", size: 1},
 	{key: "odd/../escape.json", size: 1},
 	{key: "odd/./dot.json", size: 1},
@@ -149,7 +151,7 @@ func TestListFiles(t *testing.T) {
 	}{
 		{
 			name: "root", folder: providers.FileRef{Path: "/"},
-			want: []string{"file /a.json a.json 10 application/json", "folder /docs docs", "folder /empty empty", "file /noext noext 5 -", "folder /odd odd"},
+			want: []string{"file /a.json a.json 10 application/json", "file /both both 6 -", "folder /both both", "folder /docs docs", "folder /empty empty", "file /noext noext 5 -", "folder /odd odd"},
 		},
 		{
 			name: "nested, marker skipped, mime without parameters", folder: providers.FileRef{Path: "/docs"},
@@ -615,8 +617,8 @@ func TestWalkFiles(t *testing.T) {
 		{name: "only a marker", folder: providers.FileRef{Path: "/empty"}, want: []string{}},
 		{name: "keys no path can name are left out", folder: providers.FileRef{Path: "/odd"}, want: []string{"/odd/ok.json 1 2"}},
 		{name: "many pages", folder: providers.FileRef{Path: "/big"}, count: 2509},
-		{name: "the root", folder: providers.FileRef{Path: "/"}, count: 2509 + 8},
-		{name: "the root, max depth 1", folder: providers.FileRef{Path: "/"}, maxDepth: 1, count: 2500 + 5},
+		{name: "the root", folder: providers.FileRef{Path: "/"}, count: 2509 + 10},
+		{name: "the root, max depth 1", folder: providers.FileRef{Path: "/"}, maxDepth: 1, count: 2500 + 7},
 		{name: "missing folder", folder: providers.FileRef{Path: "/missing"}, code: providers.CodeNotFound, msg: "s3: the folder /missing was not found"},
 		{name: "a file is not a folder", folder: providers.FileRef{Path: "/a.json"}, code: providers.CodeNotFound, msg: "/a.json"},
 		{name: "ids name nothing", folder: providers.FileRef{ID: "docs"}, code: providers.CodeNotFound, msg: "not by id"},
