@@ -62,50 +62,58 @@ func (c *conn) ListTables(ctx context.Context, req providers.ListTablesRequest) 
 func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest) (*providers.ColumnSets, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	out := &providers.ColumnSets{Tables: map[providers.TableRef][]providers.Column{}}
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, describeConcurrency)
-	)
+	var refs []providers.TableRef
 	for _, ref := range uniqueRefs(req.Tables) {
-		if ref.Schema != schema || !validName(ref.Table) {
-			continue
+		if ref.Schema == schema && validName(ref.Table) {
+			refs = append(refs, ref)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
-			case <-ctx.Done():
-				return
-			}
-			d, err := c.describe(ctx, ref.Table)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil && !providers.IsCode(err, providers.CodeNotFound):
-				if firstErr == nil {
-					firstErr = err
-					stop()
-				}
-			case d != nil:
-				out.Tables[ref] = d.columns()
-			}
-		}()
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	cols := make([][]providers.Column, len(refs))
+	err := forEach(ctx, len(refs), describeConcurrency, func(ctx context.Context, i int) error {
+		d, err := c.describe(ctx, refs[i].Table)
+		if err != nil && !providers.IsCode(err, providers.CodeNotFound) {
+			return err
+		}
+		if d != nil {
+			cols[i] = d.columns()
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, providers.Classify(name, err)
 	}
+	out := &providers.ColumnSets{Tables: make(map[providers.TableRef][]providers.Column, len(refs))}
+	for i, ref := range refs {
+		if cols[i] != nil {
+			out.Tables[ref] = cols[i]
+		}
+	}
 	return out, nil
+}
+
+// forEach calls fn for 0..n-1 with at most workers calls at once, and
+// returns the first error (after which no new call starts and ctx is
+// cancelled for the running ones).
+func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				stop(err)
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 func uniqueRefs(refs []providers.TableRef) []providers.TableRef {
