@@ -74,6 +74,10 @@ type Config struct {
 	APQCacheSize         int
 	Introspection        bool
 	Metrics              bool
+	// Limits bound files, schema and query calls (JUNCTION_FILES_*,
+	// JUNCTION_QUERY_*, JUNCTION_REQUEST_PROVIDER_CONCURRENCY,
+	// JUNCTION_SCHEMA_CACHE_TTL).
+	Limits resolvers.Limits
 }
 
 // loadConfig reads the JUNCTION_* settings; every one has a default.
@@ -131,6 +135,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.APQCacheSize = num("JUNCTION_GRAPHQL_APQ_CACHE_SIZE", 1000)
 	c.Introspection = boolean("JUNCTION_GRAPHQL_INTROSPECTION", true)
 	c.Metrics = boolean("JUNCTION_METRICS", true)
+	d := resolvers.DefaultLimits
+	c.Limits = resolvers.Limits{
+		FilesMaxItems:        num("JUNCTION_FILES_MAX_ITEMS", d.FilesMaxItems),
+		FilesMaxDepth:        num("JUNCTION_FILES_MAX_DEPTH", d.FilesMaxDepth),
+		FilesTimeout:         dur("JUNCTION_FILES_TIMEOUT", d.FilesTimeout),
+		RequestProviderCalls: num("JUNCTION_REQUEST_PROVIDER_CONCURRENCY", d.RequestProviderCalls),
+		QueryTimeout:         dur("JUNCTION_QUERY_TIMEOUT", d.QueryTimeout),
+		QueryMaxRows:         num("JUNCTION_QUERY_MAX_ROWS", d.QueryMaxRows),
+		QueryMaxBytes:        num("JUNCTION_QUERY_MAX_BYTES", d.QueryMaxBytes),
+		SchemaCacheTTL:       dur("JUNCTION_SCHEMA_CACHE_TTL", d.SchemaCacheTTL),
+	}
 	switch c.LogFormat {
 	case "text", "json":
 	default:
@@ -390,7 +405,7 @@ func newResolver(cfg Config, st *store.Store, log *slog.Logger, m *metrics.Metri
 	return &resolvers.Resolver{
 		Store: st, Providers: builtin.Registry(), Log: log,
 		HTTPClient: guard.HTTPClient(providers.HTTPOptions{}), Dial: guard.DialContext,
-		OAuth: providers.NewOAuth(), ProviderTimeout: cfg.ProviderTimeout, Metrics: m,
+		OAuth: providers.NewOAuth(), ProviderTimeout: cfg.ProviderTimeout, Metrics: m, Limits: cfg.Limits,
 	}
 }
 
@@ -468,6 +483,29 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 		}
 		return 1 + child*n
 	}
+	// Fields that call a provider are expensive: a files page costs its
+	// fields times the items it may return, a catalog a fixed share of the
+	// budget, and a validation walk the most, so one query cannot fan out
+	// to hundreds of upstream walks.
+	gc.Complexity.Connection.Files = func(child int, _ *string, _ *string, pageSize *int) int {
+		n := resolvers.DefaultFilesPageSize
+		if pageSize != nil && *pageSize > 0 {
+			n = *pageSize
+		}
+		return providerCallCost + child*n
+	}
+	gc.Complexity.Connection.ValidateFileSelection = func(child int, items []string) int {
+		return 10*providerCallCost + child + len(items)
+	}
+	gc.Complexity.Connection.SchemaTables = func(child int, _ *bool, _ *string, _ *string) int {
+		return providerCallCost + child*100
+	}
+	gc.Complexity.Connection.SchemaColumns = func(child int, _ string, _ string) int { return providerCallCost + child }
+	gc.Complexity.SchemaTable.Columns = func(child int) int { return 1 + child*20 }
+	gc.Complexity.Mutation.SampleTable = func(child int, _ string, _ string, _ string, maxRows *int) int {
+		return providerCallCost + child
+	}
+	gc.Complexity.Mutation.RunQuery = func(child int, _ string, _ string, maxRows *int) int { return providerCallCost + child }
 	srv := handler.New(graph.NewExecutableSchema(gc))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -482,6 +520,9 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 	srv.SetRecoverFunc(resolvers.Recover(log))
 	return srv
 }
+
+// providerCallCost is the complexity of one field that calls a provider.
+const providerCallCost = 100
 
 // limitBody caps request bodies: a declared length over the cap is refused
 // with 413 before reading; an undeclared one fails to read past the cap.

@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	ConnectionList() ConnectionListResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	SchemaTable() SchemaTableResolver
 }
 
 type DirectiveRoot struct {
@@ -45,6 +46,7 @@ type ComplexityRoot struct {
 		CreatedBy             func(childComplexity int) int
 		CreatedByUser         func(childComplexity int) int
 		EditSettings          func(childComplexity int) int
+		Files                 func(childComplexity int, path *string, pageToken *string, pageSize *int) int
 		HasCredentials        func(childComplexity int) int
 		ID                    func(childComplexity int) int
 		IsDefault             func(childComplexity int) int
@@ -53,11 +55,14 @@ type ComplexityRoot struct {
 		LastVerifiedAt        func(childComplexity int) int
 		Name                  func(childComplexity int) int
 		Provider              func(childComplexity int) int
+		SchemaColumns         func(childComplexity int, schema string, table string) int
+		SchemaTables          func(childComplexity int, includeSystem *bool, schema *string, search *string) int
 		Slug                  func(childComplexity int) int
 		Status                func(childComplexity int) int
 		UpdatedAt             func(childComplexity int) int
 		UpdatedBy             func(childComplexity int) int
 		UpdatedByUser         func(childComplexity int) int
+		ValidateFileSelection func(childComplexity int, selectedItems []string) int
 		VerificationDetails   func(childComplexity int) int
 		VerificationError     func(childComplexity int) int
 		VerificationErrorCode func(childComplexity int) int
@@ -84,6 +89,36 @@ type ComplexityRoot struct {
 		Values func(childComplexity int) int
 	}
 
+	FileItem struct {
+		ID         func(childComplexity int) int
+		Kind       func(childComplexity int) int
+		MimeType   func(childComplexity int) int
+		ModifiedAt func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Path       func(childComplexity int) int
+		Size       func(childComplexity int) int
+	}
+
+	FilePage struct {
+		Items         func(childComplexity int) int
+		NextPageToken func(childComplexity int) int
+		Path          func(childComplexity int) int
+	}
+
+	FileSelectionValidation struct {
+		MaxDepth   func(childComplexity int) int
+		TotalBytes func(childComplexity int) int
+		TotalItems func(childComplexity int) int
+		Valid      func(childComplexity int) int
+		Violations func(childComplexity int) int
+	}
+
+	FileViolation struct {
+		Code    func(childComplexity int) int
+		Item    func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
 	Me struct {
 		Email  func(childComplexity int) int
 		ID     func(childComplexity int) int
@@ -97,6 +132,8 @@ type ComplexityRoot struct {
 		DeleteConnection     func(childComplexity int, id string) int
 		DisableConnection    func(childComplexity int, id string) int
 		ReactivateConnection func(childComplexity int, id string) int
+		RunQuery             func(childComplexity int, id string, sql string, maxRows *int) int
+		SampleTable          func(childComplexity int, id string, schema string, table string, maxRows *int) int
 		SetDefaultConnection func(childComplexity int, id string) int
 		TestConnection       func(childComplexity int, input model.TestConnectionInput) int
 		UpdateConnection     func(childComplexity int, id string, input model.UpdateConnectionInput) int
@@ -134,9 +171,57 @@ type ComplexityRoot struct {
 		Providers        func(childComplexity int) int
 	}
 
+	QueryResult struct {
+		Columns   func(childComplexity int) int
+		MaxRows   func(childComplexity int) int
+		QueryHash func(childComplexity int) int
+		RowCount  func(childComplexity int) int
+		Rows      func(childComplexity int) int
+		TableRefs func(childComplexity int) int
+		Truncated func(childComplexity int) int
+	}
+
+	SampleResult struct {
+		Columns   func(childComplexity int) int
+		MaxRows   func(childComplexity int) int
+		RowCount  func(childComplexity int) int
+		Rows      func(childComplexity int) int
+		Schema    func(childComplexity int) int
+		Table     func(childComplexity int) int
+		Truncated func(childComplexity int) int
+	}
+
+	SchemaColumn struct {
+		DataType       func(childComplexity int) int
+		Name           func(childComplexity int) int
+		NormalizedName func(childComplexity int) int
+		Nullable       func(childComplexity int) int
+		PrimaryKey     func(childComplexity int) int
+	}
+
+	SchemaColumns struct {
+		Columns func(childComplexity int) int
+		Schema  func(childComplexity int) int
+		Table   func(childComplexity int) int
+	}
+
+	SchemaTable struct {
+		Columns        func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		NormalizedName func(childComplexity int) int
+		Schema         func(childComplexity int) int
+		Spec           func(childComplexity int) int
+		Table          func(childComplexity int) int
+	}
+
 	SecretField struct {
 		Configured func(childComplexity int) int
 		Name       func(childComplexity int) int
+	}
+
+	TableRef struct {
+		Schema func(childComplexity int) int
+		Table  func(childComplexity int) int
 	}
 
 	Tenant struct {
@@ -166,6 +251,10 @@ type ConnectionResolver interface {
 	CreatedByUser(ctx context.Context, obj *model.Connection) (*model.User, error)
 	UpdatedByUser(ctx context.Context, obj *model.Connection) (*model.User, error)
 	EditSettings(ctx context.Context, obj *model.Connection) (*model.EditSettings, error)
+	Files(ctx context.Context, obj *model.Connection, path *string, pageToken *string, pageSize *int) (*model.FilePage, error)
+	ValidateFileSelection(ctx context.Context, obj *model.Connection, selectedItems []string) (*model.FileSelectionValidation, error)
+	SchemaTables(ctx context.Context, obj *model.Connection, includeSystem *bool, schema *string, search *string) ([]*model.SchemaTable, error)
+	SchemaColumns(ctx context.Context, obj *model.Connection, schema string, table string) (*model.SchemaColumns, error)
 }
 type ConnectionListResolver interface {
 	Users(ctx context.Context, obj *model.ConnectionList) ([]*model.User, error)
@@ -179,6 +268,8 @@ type MutationResolver interface {
 	SetDefaultConnection(ctx context.Context, id string) (*model.Connection, error)
 	VerifyConnection(ctx context.Context, id string) (*model.Connection, error)
 	TestConnection(ctx context.Context, input model.TestConnectionInput) (*model.TestResult, error)
+	SampleTable(ctx context.Context, id string, schema string, table string, maxRows *int) (*model.SampleResult, error)
+	RunQuery(ctx context.Context, id string, sql string, maxRows *int) (*model.QueryResult, error)
 }
 type QueryResolver interface {
 	Connections(ctx context.Context, search *string, sort *model.ConnectionSort, order *model.SortOrder, limit *int, offset *int, cursor *string) (*model.ConnectionList, error)
@@ -186,6 +277,9 @@ type QueryResolver interface {
 	ConnectionBySlug(ctx context.Context, slug string) (*model.Connection, error)
 	Providers(ctx context.Context) ([]*model.ProviderSpec, error)
 	Me(ctx context.Context) (*model.Me, error)
+}
+type SchemaTableResolver interface {
+	Columns(ctx context.Context, obj *model.SchemaTable) ([]*model.SchemaColumn, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -236,6 +330,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.EditSettings(childComplexity), true
+	case "Connection.files":
+		if e.ComplexityRoot.Connection.Files == nil {
+			break
+		}
+
+		args, err := ec.field_Connection_files_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Connection.Files(childComplexity, args["path"].(*string), args["pageToken"].(*string), args["pageSize"].(*int)), true
 	case "Connection.hasCredentials":
 		if e.ComplexityRoot.Connection.HasCredentials == nil {
 			break
@@ -284,6 +389,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.Provider(childComplexity), true
+	case "Connection.schemaColumns":
+		if e.ComplexityRoot.Connection.SchemaColumns == nil {
+			break
+		}
+
+		args, err := ec.field_Connection_schemaColumns_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Connection.SchemaColumns(childComplexity, args["schema"].(string), args["table"].(string)), true
+	case "Connection.schemaTables":
+		if e.ComplexityRoot.Connection.SchemaTables == nil {
+			break
+		}
+
+		args, err := ec.field_Connection_schemaTables_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Connection.SchemaTables(childComplexity, args["includeSystem"].(*bool), args["schema"].(*string), args["search"].(*string)), true
 	case "Connection.slug":
 		if e.ComplexityRoot.Connection.Slug == nil {
 			break
@@ -314,6 +441,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Connection.UpdatedByUser(childComplexity), true
+	case "Connection.validateFileSelection":
+		if e.ComplexityRoot.Connection.ValidateFileSelection == nil {
+			break
+		}
+
+		args, err := ec.field_Connection_validateFileSelection_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Connection.ValidateFileSelection(childComplexity, args["selectedItems"].([]string)), true
 	case "Connection.verificationDetails":
 		if e.ComplexityRoot.Connection.VerificationDetails == nil {
 			break
@@ -408,6 +546,118 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldCondition.Values(childComplexity), true
 
+	case "FileItem.id":
+		if e.ComplexityRoot.FileItem.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileItem.ID(childComplexity), true
+	case "FileItem.kind":
+		if e.ComplexityRoot.FileItem.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileItem.Kind(childComplexity), true
+	case "FileItem.mimeType":
+		if e.ComplexityRoot.FileItem.MimeType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileItem.MimeType(childComplexity), true
+	case "FileItem.modifiedAt":
+		if e.ComplexityRoot.FileItem.ModifiedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileItem.ModifiedAt(childComplexity), true
+	case "FileItem.name":
+		if e.ComplexityRoot.FileItem.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileItem.Name(childComplexity), true
+	case "FileItem.path":
+		if e.ComplexityRoot.FileItem.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileItem.Path(childComplexity), true
+	case "FileItem.size":
+		if e.ComplexityRoot.FileItem.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileItem.Size(childComplexity), true
+
+	case "FilePage.items":
+		if e.ComplexityRoot.FilePage.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilePage.Items(childComplexity), true
+	case "FilePage.nextPageToken":
+		if e.ComplexityRoot.FilePage.NextPageToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilePage.NextPageToken(childComplexity), true
+	case "FilePage.path":
+		if e.ComplexityRoot.FilePage.Path == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FilePage.Path(childComplexity), true
+
+	case "FileSelectionValidation.maxDepth":
+		if e.ComplexityRoot.FileSelectionValidation.MaxDepth == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileSelectionValidation.MaxDepth(childComplexity), true
+	case "FileSelectionValidation.totalBytes":
+		if e.ComplexityRoot.FileSelectionValidation.TotalBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileSelectionValidation.TotalBytes(childComplexity), true
+	case "FileSelectionValidation.totalItems":
+		if e.ComplexityRoot.FileSelectionValidation.TotalItems == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileSelectionValidation.TotalItems(childComplexity), true
+	case "FileSelectionValidation.valid":
+		if e.ComplexityRoot.FileSelectionValidation.Valid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileSelectionValidation.Valid(childComplexity), true
+	case "FileSelectionValidation.violations":
+		if e.ComplexityRoot.FileSelectionValidation.Violations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileSelectionValidation.Violations(childComplexity), true
+
+	case "FileViolation.code":
+		if e.ComplexityRoot.FileViolation.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileViolation.Code(childComplexity), true
+	case "FileViolation.item":
+		if e.ComplexityRoot.FileViolation.Item == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileViolation.Item(childComplexity), true
+	case "FileViolation.message":
+		if e.ComplexityRoot.FileViolation.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FileViolation.Message(childComplexity), true
+
 	case "Me.email":
 		if e.ComplexityRoot.Me.Email == nil {
 			break
@@ -483,6 +733,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReactivateConnection(childComplexity, args["id"].(string)), true
+	case "Mutation.runQuery":
+		if e.ComplexityRoot.Mutation.RunQuery == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runQuery_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunQuery(childComplexity, args["id"].(string), args["sql"].(string), args["maxRows"].(*int)), true
+	case "Mutation.sampleTable":
+		if e.ComplexityRoot.Mutation.SampleTable == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_sampleTable_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SampleTable(childComplexity, args["id"].(string), args["schema"].(string), args["table"].(string), args["maxRows"].(*int)), true
 	case "Mutation.setDefaultConnection":
 		if e.ComplexityRoot.Mutation.SetDefaultConnection == nil {
 			break
@@ -679,6 +951,179 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Providers(childComplexity), true
 
+	case "QueryResult.columns":
+		if e.ComplexityRoot.QueryResult.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryResult.Columns(childComplexity), true
+	case "QueryResult.maxRows":
+		if e.ComplexityRoot.QueryResult.MaxRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryResult.MaxRows(childComplexity), true
+	case "QueryResult.queryHash":
+		if e.ComplexityRoot.QueryResult.QueryHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryResult.QueryHash(childComplexity), true
+	case "QueryResult.rowCount":
+		if e.ComplexityRoot.QueryResult.RowCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryResult.RowCount(childComplexity), true
+	case "QueryResult.rows":
+		if e.ComplexityRoot.QueryResult.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryResult.Rows(childComplexity), true
+	case "QueryResult.tableRefs":
+		if e.ComplexityRoot.QueryResult.TableRefs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryResult.TableRefs(childComplexity), true
+	case "QueryResult.truncated":
+		if e.ComplexityRoot.QueryResult.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueryResult.Truncated(childComplexity), true
+
+	case "SampleResult.columns":
+		if e.ComplexityRoot.SampleResult.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SampleResult.Columns(childComplexity), true
+	case "SampleResult.maxRows":
+		if e.ComplexityRoot.SampleResult.MaxRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SampleResult.MaxRows(childComplexity), true
+	case "SampleResult.rowCount":
+		if e.ComplexityRoot.SampleResult.RowCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SampleResult.RowCount(childComplexity), true
+	case "SampleResult.rows":
+		if e.ComplexityRoot.SampleResult.Rows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SampleResult.Rows(childComplexity), true
+	case "SampleResult.schema":
+		if e.ComplexityRoot.SampleResult.Schema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SampleResult.Schema(childComplexity), true
+	case "SampleResult.table":
+		if e.ComplexityRoot.SampleResult.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SampleResult.Table(childComplexity), true
+	case "SampleResult.truncated":
+		if e.ComplexityRoot.SampleResult.Truncated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SampleResult.Truncated(childComplexity), true
+
+	case "SchemaColumn.dataType":
+		if e.ComplexityRoot.SchemaColumn.DataType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumn.DataType(childComplexity), true
+	case "SchemaColumn.name":
+		if e.ComplexityRoot.SchemaColumn.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumn.Name(childComplexity), true
+	case "SchemaColumn.normalizedName":
+		if e.ComplexityRoot.SchemaColumn.NormalizedName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumn.NormalizedName(childComplexity), true
+	case "SchemaColumn.nullable":
+		if e.ComplexityRoot.SchemaColumn.Nullable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumn.Nullable(childComplexity), true
+	case "SchemaColumn.primaryKey":
+		if e.ComplexityRoot.SchemaColumn.PrimaryKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumn.PrimaryKey(childComplexity), true
+
+	case "SchemaColumns.columns":
+		if e.ComplexityRoot.SchemaColumns.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumns.Columns(childComplexity), true
+	case "SchemaColumns.schema":
+		if e.ComplexityRoot.SchemaColumns.Schema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumns.Schema(childComplexity), true
+	case "SchemaColumns.table":
+		if e.ComplexityRoot.SchemaColumns.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaColumns.Table(childComplexity), true
+
+	case "SchemaTable.columns":
+		if e.ComplexityRoot.SchemaTable.Columns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaTable.Columns(childComplexity), true
+	case "SchemaTable.kind":
+		if e.ComplexityRoot.SchemaTable.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaTable.Kind(childComplexity), true
+	case "SchemaTable.normalizedName":
+		if e.ComplexityRoot.SchemaTable.NormalizedName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaTable.NormalizedName(childComplexity), true
+	case "SchemaTable.schema":
+		if e.ComplexityRoot.SchemaTable.Schema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaTable.Schema(childComplexity), true
+	case "SchemaTable.spec":
+		if e.ComplexityRoot.SchemaTable.Spec == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaTable.Spec(childComplexity), true
+	case "SchemaTable.table":
+		if e.ComplexityRoot.SchemaTable.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SchemaTable.Table(childComplexity), true
+
 	case "SecretField.configured":
 		if e.ComplexityRoot.SecretField.Configured == nil {
 			break
@@ -691,6 +1136,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SecretField.Name(childComplexity), true
+
+	case "TableRef.schema":
+		if e.ComplexityRoot.TableRef.Schema == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TableRef.Schema(childComplexity), true
+	case "TableRef.table":
+		if e.ComplexityRoot.TableRef.Table == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TableRef.Table(childComplexity), true
 
 	case "Tenant.id":
 		if e.ComplexityRoot.Tenant.ID == nil {
@@ -932,6 +1390,128 @@ type Connection {
   updatedByUser: User
   "What an edit form needs: the config and which secret fields are set."
   editSettings: EditSettings!
+  """
+  One page of a folder (lazy: lists through the provider). path is a slash path below the
+  connection's root ("/" is the root) or "id:<native id>"; pageToken is the nextPageToken of the
+  previous page. Nullable on purpose: one connection's failure is an error on this field
+  only (with extensions.code), and the rest of a list of connections stands.
+  """
+  files(path: String = "/", pageToken: String, pageSize: Int = 100): FilePage
+  "Counts a selection of paths or ids, folders recursively, against the server's limits (lazy; null with an error when the provider fails)."
+  validateFileSelection(selectedItems: [String!]!): FileSelectionValidation
+  "Tables, views, materialized views, partitioned and foreign tables (lazy; null with an error when the provider fails)."
+  schemaTables(includeSystem: Boolean = false, schema: String, search: String): [SchemaTable!]
+  "The columns of one table; null when the table does not exist."
+  schemaColumns(schema: String!, table: String!): SchemaColumns
+}
+
+enum FileKind {
+  file
+  folder
+}
+
+type FileItem {
+  "What a later call passes as path or in selectedItems to reach this item."
+  id: String!
+  kind: FileKind!
+  "Null for folders; from the store, else from the extension."
+  mimeType: String
+  modifiedAt: Time
+  name: String!
+  "Slash path below the connection's root."
+  path: String!
+  "Bytes; null for folders and for documents without a size."
+  size: Int
+}
+
+type FilePage {
+  items: [FileItem!]!
+  "Null on the last page."
+  nextPageToken: String
+  path: String!
+}
+
+type FileViolation {
+  item: String!
+  "not_found, permission_denied, outside_root, too_many_items, too_deep or timeout."
+  code: String!
+  message: String!
+}
+
+type FileSelectionValidation {
+  valid: Boolean!
+  violations: [FileViolation!]!
+  "Files counted (folders count recursively)."
+  totalItems: Int!
+  totalBytes: Int!
+  "The deepest file's depth below its selected item (a selected file is 0)."
+  maxDepth: Int!
+}
+
+enum TableKind {
+  table
+  view
+  materialized_view
+  foreign_table
+  object
+}
+
+type SchemaTable {
+  schema: String!
+  table: String!
+  "Lowercase, runs of other characters turned into _."
+  normalizedName: String!
+  "The qualified, correctly quoted reference to use in a query."
+  spec: String!
+  kind: TableKind!
+  "Lazy; the columns of every table in one response load in one catalog call per connection."
+  columns: [SchemaColumn!]!
+}
+
+type SchemaColumn {
+  name: String!
+  normalizedName: String!
+  "As the database spells it."
+  dataType: String!
+  nullable: Boolean!
+  primaryKey: Boolean!
+}
+
+type SchemaColumns {
+  schema: String!
+  table: String!
+  columns: [SchemaColumn!]!
+}
+
+"A row as a JSON object whose keys are the columns in order (duplicate names are kept)."
+scalar Row
+
+type SampleResult {
+  schema: String!
+  table: String!
+  columns: [SchemaColumn!]!
+  rows: [Row!]!
+  rowCount: Int!
+  maxRows: Int!
+  "True when more rows existed than were returned."
+  truncated: Boolean!
+}
+
+type TableRef {
+  schema: String!
+  table: String!
+}
+
+type QueryResult {
+  columns: [String!]!
+  rows: [Row!]!
+  rowCount: Int!
+  maxRows: Int!
+  truncated: Boolean!
+  "Hex SHA-256 of the statement, trimmed, with white space outside literals collapsed."
+  queryHash: String!
+  "Every real table or view the statement reads."
+  tableRefs: [TableRef!]!
 }
 
 type EditSettings {
@@ -1074,6 +1654,10 @@ type Mutation {
   verifyConnection(id: ID!): Connection!
   "Dry run: try settings (optionally merged with a stored connection's) without saving anything."
   testConnection(input: TestConnectionInput!): TestResult!
+  "The first rows of a table the catalog knows (a mutation, so a link or a GET never runs a statement)."
+  sampleTable(id: ID!, schema: String!, table: String!, maxRows: Int): SampleResult!
+  "One read-only statement, run in a read-only transaction that is always rolled back."
+  runQuery(id: ID!, sql: String!, maxRows: Int): QueryResult!
 }
 `, BuiltIn: false},
 }
@@ -1129,6 +1713,14 @@ func (ec *executionContext) childFields_Connection(ctx context.Context, field gr
 		return ec.fieldContext_Connection_updatedByUser(ctx, field)
 	case "editSettings":
 		return ec.fieldContext_Connection_editSettings(ctx, field)
+	case "files":
+		return ec.fieldContext_Connection_files(ctx, field)
+	case "validateFileSelection":
+		return ec.fieldContext_Connection_validateFileSelection(ctx, field)
+	case "schemaTables":
+		return ec.fieldContext_Connection_schemaTables(ctx, field)
+	case "schemaColumns":
+		return ec.fieldContext_Connection_schemaColumns(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Connection", field.Name)
 }
@@ -1171,6 +1763,66 @@ func (ec *executionContext) childFields_FieldCondition(ctx context.Context, fiel
 		return ec.fieldContext_FieldCondition_values(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type FieldCondition", field.Name)
+}
+
+func (ec *executionContext) childFields_FileItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_FileItem_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_FileItem_kind(ctx, field)
+	case "mimeType":
+		return ec.fieldContext_FileItem_mimeType(ctx, field)
+	case "modifiedAt":
+		return ec.fieldContext_FileItem_modifiedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_FileItem_name(ctx, field)
+	case "path":
+		return ec.fieldContext_FileItem_path(ctx, field)
+	case "size":
+		return ec.fieldContext_FileItem_size(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FileItem", field.Name)
+}
+
+func (ec *executionContext) childFields_FilePage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "items":
+		return ec.fieldContext_FilePage_items(ctx, field)
+	case "nextPageToken":
+		return ec.fieldContext_FilePage_nextPageToken(ctx, field)
+	case "path":
+		return ec.fieldContext_FilePage_path(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FilePage", field.Name)
+}
+
+func (ec *executionContext) childFields_FileSelectionValidation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "valid":
+		return ec.fieldContext_FileSelectionValidation_valid(ctx, field)
+	case "violations":
+		return ec.fieldContext_FileSelectionValidation_violations(ctx, field)
+	case "totalItems":
+		return ec.fieldContext_FileSelectionValidation_totalItems(ctx, field)
+	case "totalBytes":
+		return ec.fieldContext_FileSelectionValidation_totalBytes(ctx, field)
+	case "maxDepth":
+		return ec.fieldContext_FileSelectionValidation_maxDepth(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FileSelectionValidation", field.Name)
+}
+
+func (ec *executionContext) childFields_FileViolation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "item":
+		return ec.fieldContext_FileViolation_item(ctx, field)
+	case "code":
+		return ec.fieldContext_FileViolation_code(ctx, field)
+	case "message":
+		return ec.fieldContext_FileViolation_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FileViolation", field.Name)
 }
 
 func (ec *executionContext) childFields_Me(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1235,6 +1887,92 @@ func (ec *executionContext) childFields_ProviderSpec(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ProviderSpec", field.Name)
 }
 
+func (ec *executionContext) childFields_QueryResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "columns":
+		return ec.fieldContext_QueryResult_columns(ctx, field)
+	case "rows":
+		return ec.fieldContext_QueryResult_rows(ctx, field)
+	case "rowCount":
+		return ec.fieldContext_QueryResult_rowCount(ctx, field)
+	case "maxRows":
+		return ec.fieldContext_QueryResult_maxRows(ctx, field)
+	case "truncated":
+		return ec.fieldContext_QueryResult_truncated(ctx, field)
+	case "queryHash":
+		return ec.fieldContext_QueryResult_queryHash(ctx, field)
+	case "tableRefs":
+		return ec.fieldContext_QueryResult_tableRefs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueryResult", field.Name)
+}
+
+func (ec *executionContext) childFields_SampleResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "schema":
+		return ec.fieldContext_SampleResult_schema(ctx, field)
+	case "table":
+		return ec.fieldContext_SampleResult_table(ctx, field)
+	case "columns":
+		return ec.fieldContext_SampleResult_columns(ctx, field)
+	case "rows":
+		return ec.fieldContext_SampleResult_rows(ctx, field)
+	case "rowCount":
+		return ec.fieldContext_SampleResult_rowCount(ctx, field)
+	case "maxRows":
+		return ec.fieldContext_SampleResult_maxRows(ctx, field)
+	case "truncated":
+		return ec.fieldContext_SampleResult_truncated(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SampleResult", field.Name)
+}
+
+func (ec *executionContext) childFields_SchemaColumn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_SchemaColumn_name(ctx, field)
+	case "normalizedName":
+		return ec.fieldContext_SchemaColumn_normalizedName(ctx, field)
+	case "dataType":
+		return ec.fieldContext_SchemaColumn_dataType(ctx, field)
+	case "nullable":
+		return ec.fieldContext_SchemaColumn_nullable(ctx, field)
+	case "primaryKey":
+		return ec.fieldContext_SchemaColumn_primaryKey(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SchemaColumn", field.Name)
+}
+
+func (ec *executionContext) childFields_SchemaColumns(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "schema":
+		return ec.fieldContext_SchemaColumns_schema(ctx, field)
+	case "table":
+		return ec.fieldContext_SchemaColumns_table(ctx, field)
+	case "columns":
+		return ec.fieldContext_SchemaColumns_columns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SchemaColumns", field.Name)
+}
+
+func (ec *executionContext) childFields_SchemaTable(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "schema":
+		return ec.fieldContext_SchemaTable_schema(ctx, field)
+	case "table":
+		return ec.fieldContext_SchemaTable_table(ctx, field)
+	case "normalizedName":
+		return ec.fieldContext_SchemaTable_normalizedName(ctx, field)
+	case "spec":
+		return ec.fieldContext_SchemaTable_spec(ctx, field)
+	case "kind":
+		return ec.fieldContext_SchemaTable_kind(ctx, field)
+	case "columns":
+		return ec.fieldContext_SchemaTable_columns(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SchemaTable", field.Name)
+}
+
 func (ec *executionContext) childFields_SecretField(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -1243,6 +1981,16 @@ func (ec *executionContext) childFields_SecretField(ctx context.Context, field g
 		return ec.fieldContext_SecretField_configured(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SecretField", field.Name)
+}
+
+func (ec *executionContext) childFields_TableRef(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "schema":
+		return ec.fieldContext_TableRef_schema(ctx, field)
+	case "table":
+		return ec.fieldContext_TableRef_table(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TableRef", field.Name)
 }
 
 func (ec *executionContext) childFields_Tenant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1397,6 +2145,102 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Connection_files_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "path",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["path"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pageToken",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pageToken"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "pageSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pageSize"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Connection_schemaColumns_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "schema",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["schema"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "table",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["table"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Connection_schemaTables_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "includeSystem",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeSystem"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "schema",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["schema"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "search",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["search"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Connection_validateFileSelection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "selectedItems",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["selectedItems"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createConnection_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1450,6 +2294,74 @@ func (ec *executionContext) field_Mutation_reactivateConnection_args(ctx context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_runQuery_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sql",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sql"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "maxRows",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxRows"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_sampleTable_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "schema",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["schema"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "table",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["table"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "maxRows",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["maxRows"] = arg3
 	return args, nil
 }
 
@@ -2220,6 +3132,182 @@ func (ec *executionContext) fieldContext_Connection_editSettings(_ context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Connection_files(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_files(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Connection().Files(ctx, obj, fc.Args["path"].(*string), fc.Args["pageToken"].(*string), fc.Args["pageSize"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FilePage) graphql.Marshaler {
+			return ec.marshalOFilePage2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFilePage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_files(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FilePage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Connection_files_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Connection_validateFileSelection(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_validateFileSelection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Connection().ValidateFileSelection(ctx, obj, fc.Args["selectedItems"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FileSelectionValidation) graphql.Marshaler {
+			return ec.marshalOFileSelectionValidation2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileSelectionValidation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_validateFileSelection(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FileSelectionValidation(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Connection_validateFileSelection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Connection_schemaTables(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_schemaTables(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Connection().SchemaTables(ctx, obj, fc.Args["includeSystem"].(*bool), fc.Args["schema"].(*string), fc.Args["search"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SchemaTable) graphql.Marshaler {
+			return ec.marshalOSchemaTable2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaTableᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_schemaTables(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchemaTable(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Connection_schemaTables_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Connection_schemaColumns(ctx context.Context, field graphql.CollectedField, obj *model.Connection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Connection_schemaColumns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Connection().SchemaColumns(ctx, obj, fc.Args["schema"].(string), fc.Args["table"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SchemaColumns) graphql.Marshaler {
+			return ec.marshalOSchemaColumns2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumns(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Connection_schemaColumns(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Connection",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchemaColumns(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Connection_schemaColumns_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConnectionList_connections(ctx context.Context, field graphql.CollectedField, obj *model.ConnectionList) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2498,6 +3586,438 @@ func (ec *executionContext) _FieldCondition_values(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_FieldCondition_values(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FieldCondition", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileItem_id(ctx context.Context, field graphql.CollectedField, obj *model.FileItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileItem_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileItem_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileItem_kind(ctx context.Context, field graphql.CollectedField, obj *model.FileItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileItem_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.FileKind) graphql.Marshaler {
+			return ec.marshalNFileKind2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileItem_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileItem", field, false, false, "FileKind")
+}
+
+func (ec *executionContext) _FileItem_mimeType(ctx context.Context, field graphql.CollectedField, obj *model.FileItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileItem_mimeType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MimeType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FileItem_mimeType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileItem_modifiedAt(ctx context.Context, field graphql.CollectedField, obj *model.FileItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileItem_modifiedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ModifiedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FileItem_modifiedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileItem", field, false, false, "Time")
+}
+
+func (ec *executionContext) _FileItem_name(ctx context.Context, field graphql.CollectedField, obj *model.FileItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileItem_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileItem_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileItem_path(ctx context.Context, field graphql.CollectedField, obj *model.FileItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileItem_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileItem_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileItem", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileItem_size(ctx context.Context, field graphql.CollectedField, obj *model.FileItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileItem_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FileItem_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileItem", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FilePage_items(ctx context.Context, field graphql.CollectedField, obj *model.FilePage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilePage_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FileItem) graphql.Marshaler {
+			return ec.marshalNFileItem2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilePage_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FilePage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FileItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FilePage_nextPageToken(ctx context.Context, field graphql.CollectedField, obj *model.FilePage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilePage_nextPageToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextPageToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FilePage_nextPageToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilePage", field, false, false, "String")
+}
+
+func (ec *executionContext) _FilePage_path(ctx context.Context, field graphql.CollectedField, obj *model.FilePage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FilePage_path(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Path, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FilePage_path(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FilePage", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileSelectionValidation_valid(ctx context.Context, field graphql.CollectedField, obj *model.FileSelectionValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileSelectionValidation_valid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Valid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileSelectionValidation_valid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileSelectionValidation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FileSelectionValidation_violations(ctx context.Context, field graphql.CollectedField, obj *model.FileSelectionValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileSelectionValidation_violations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Violations, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FileViolation) graphql.Marshaler {
+			return ec.marshalNFileViolation2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileViolationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileSelectionValidation_violations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FileSelectionValidation",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FileViolation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FileSelectionValidation_totalItems(ctx context.Context, field graphql.CollectedField, obj *model.FileSelectionValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileSelectionValidation_totalItems(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalItems, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileSelectionValidation_totalItems(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileSelectionValidation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FileSelectionValidation_totalBytes(ctx context.Context, field graphql.CollectedField, obj *model.FileSelectionValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileSelectionValidation_totalBytes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalBytes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileSelectionValidation_totalBytes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileSelectionValidation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FileSelectionValidation_maxDepth(ctx context.Context, field graphql.CollectedField, obj *model.FileSelectionValidation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileSelectionValidation_maxDepth(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxDepth, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileSelectionValidation_maxDepth(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileSelectionValidation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FileViolation_item(ctx context.Context, field graphql.CollectedField, obj *model.FileViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileViolation_item(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Item, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileViolation_item(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileViolation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileViolation_code(ctx context.Context, field graphql.CollectedField, obj *model.FileViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileViolation_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileViolation_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileViolation", field, false, false, "String")
+}
+
+func (ec *executionContext) _FileViolation_message(ctx context.Context, field graphql.CollectedField, obj *model.FileViolation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FileViolation_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FileViolation_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FileViolation", field, false, false, "String")
 }
 
 func (ec *executionContext) _Me_id(ctx context.Context, field graphql.CollectedField, obj *model.Me) (ret graphql.Marshaler) {
@@ -2970,6 +4490,94 @@ func (ec *executionContext) fieldContext_Mutation_testConnection(ctx context.Con
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_testConnection_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_sampleTable(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_sampleTable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SampleTable(ctx, fc.Args["id"].(string), fc.Args["schema"].(string), fc.Args["table"].(string), fc.Args["maxRows"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SampleResult) graphql.Marshaler {
+			return ec.marshalNSampleResult2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSampleResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_sampleTable(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SampleResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_sampleTable_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runQuery(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runQuery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunQuery(ctx, fc.Args["id"].(string), fc.Args["sql"].(string), fc.Args["maxRows"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QueryResult) graphql.Marshaler {
+			return ec.marshalNQueryResult2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐQueryResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runQuery(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueryResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runQuery_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -3657,6 +5265,686 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _QueryResult_columns(ctx context.Context, field graphql.CollectedField, obj *model.QueryResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryResult_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryResult_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QueryResult_rows(ctx context.Context, field graphql.CollectedField, obj *model.QueryResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryResult_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Row) graphql.Marshaler {
+			return ec.marshalNRow2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryResult_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryResult", field, false, false, "Row")
+}
+
+func (ec *executionContext) _QueryResult_rowCount(ctx context.Context, field graphql.CollectedField, obj *model.QueryResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryResult_rowCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryResult_rowCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueryResult_maxRows(ctx context.Context, field graphql.CollectedField, obj *model.QueryResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryResult_maxRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryResult_maxRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueryResult_truncated(ctx context.Context, field graphql.CollectedField, obj *model.QueryResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryResult_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryResult_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _QueryResult_queryHash(ctx context.Context, field graphql.CollectedField, obj *model.QueryResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryResult_queryHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.QueryHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryResult_queryHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueryResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _QueryResult_tableRefs(ctx context.Context, field graphql.CollectedField, obj *model.QueryResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueryResult_tableRefs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TableRefs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TableRef) graphql.Marshaler {
+			return ec.marshalNTableRef2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableRefᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueryResult_tableRefs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueryResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TableRef(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SampleResult_schema(ctx context.Context, field graphql.CollectedField, obj *model.SampleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SampleResult_schema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SampleResult_schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SampleResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _SampleResult_table(ctx context.Context, field graphql.CollectedField, obj *model.SampleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SampleResult_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SampleResult_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SampleResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _SampleResult_columns(ctx context.Context, field graphql.CollectedField, obj *model.SampleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SampleResult_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SchemaColumn) graphql.Marshaler {
+			return ec.marshalNSchemaColumn2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SampleResult_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SampleResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchemaColumn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SampleResult_rows(ctx context.Context, field graphql.CollectedField, obj *model.SampleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SampleResult_rows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Row) graphql.Marshaler {
+			return ec.marshalNRow2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SampleResult_rows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SampleResult", field, false, false, "Row")
+}
+
+func (ec *executionContext) _SampleResult_rowCount(ctx context.Context, field graphql.CollectedField, obj *model.SampleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SampleResult_rowCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RowCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SampleResult_rowCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SampleResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SampleResult_maxRows(ctx context.Context, field graphql.CollectedField, obj *model.SampleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SampleResult_maxRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SampleResult_maxRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SampleResult", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SampleResult_truncated(ctx context.Context, field graphql.CollectedField, obj *model.SampleResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SampleResult_truncated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Truncated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SampleResult_truncated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SampleResult", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SchemaColumn_name(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumn_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumn_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaColumn_normalizedName(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumn_normalizedName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NormalizedName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumn_normalizedName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaColumn_dataType(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumn_dataType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumn_dataType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaColumn", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaColumn_nullable(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumn_nullable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nullable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumn_nullable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaColumn", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SchemaColumn_primaryKey(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumn) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumn_primaryKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PrimaryKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumn_primaryKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaColumn", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SchemaColumns_schema(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumns_schema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumns_schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaColumns", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaColumns_table(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumns_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumns_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaColumns", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaColumns_columns(ctx context.Context, field graphql.CollectedField, obj *model.SchemaColumns) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaColumns_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Columns, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SchemaColumn) graphql.Marshaler {
+			return ec.marshalNSchemaColumn2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaColumns_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SchemaColumns",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchemaColumn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SchemaTable_schema(ctx context.Context, field graphql.CollectedField, obj *model.SchemaTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaTable_schema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaTable_schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaTable", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaTable_table(ctx context.Context, field graphql.CollectedField, obj *model.SchemaTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaTable_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaTable_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaTable", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaTable_normalizedName(ctx context.Context, field graphql.CollectedField, obj *model.SchemaTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaTable_normalizedName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NormalizedName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaTable_normalizedName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaTable", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaTable_spec(ctx context.Context, field graphql.CollectedField, obj *model.SchemaTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaTable_spec(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spec, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaTable_spec(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaTable", field, false, false, "String")
+}
+
+func (ec *executionContext) _SchemaTable_kind(ctx context.Context, field graphql.CollectedField, obj *model.SchemaTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaTable_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.TableKind) graphql.Marshaler {
+			return ec.marshalNTableKind2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaTable_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SchemaTable", field, false, false, "TableKind")
+}
+
+func (ec *executionContext) _SchemaTable_columns(ctx context.Context, field graphql.CollectedField, obj *model.SchemaTable) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SchemaTable_columns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SchemaTable().Columns(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SchemaColumn) graphql.Marshaler {
+			return ec.marshalNSchemaColumn2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumnᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SchemaTable_columns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SchemaTable",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SchemaColumn(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SecretField_name(ctx context.Context, field graphql.CollectedField, obj *model.SecretField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3701,6 +5989,52 @@ func (ec *executionContext) _SecretField_configured(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_SecretField_configured(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SecretField", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _TableRef_schema(ctx context.Context, field graphql.CollectedField, obj *model.TableRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TableRef_schema(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Schema, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TableRef_schema(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TableRef", field, false, false, "String")
+}
+
+func (ec *executionContext) _TableRef_table(ctx context.Context, field graphql.CollectedField, obj *model.TableRef) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TableRef_table(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Table, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TableRef_table(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TableRef", field, false, false, "String")
 }
 
 func (ec *executionContext) _Tenant_id(ctx context.Context, field graphql.CollectedField, obj *model.Tenant) (ret graphql.Marshaler) {
@@ -5332,6 +7666,30 @@ func (ec *executionContext) _Connection(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Connection_editSettings(ctx, field, obj)
 				})
+		case "files":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Connection_files(ctx, field, obj)
+				})
+		case "validateFileSelection":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Connection_validateFileSelection(ctx, field, obj)
+				})
+		case "schemaTables":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Connection_schemaTables(ctx, field, obj)
+				})
+		case "schemaColumns":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Connection_schemaColumns(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -5489,6 +7847,208 @@ func (ec *executionContext) _FieldCondition(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var fileItemImplementors = []string{"FileItem"}
+
+func (ec *executionContext) _FileItem(ctx context.Context, sel ast.SelectionSet, obj *model.FileItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fileItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FileItem")
+		case "id":
+			out.Values[i] = ec._FileItem_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kind":
+			out.Values[i] = ec._FileItem_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mimeType":
+			out.Values[i] = ec._FileItem_mimeType(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "modifiedAt":
+			out.Values[i] = ec._FileItem_modifiedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._FileItem_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._FileItem_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._FileItem_size(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var filePageImplementors = []string{"FilePage"}
+
+func (ec *executionContext) _FilePage(ctx context.Context, sel ast.SelectionSet, obj *model.FilePage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, filePageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FilePage")
+		case "items":
+			out.Values[i] = ec._FilePage_items(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nextPageToken":
+			out.Values[i] = ec._FilePage_nextPageToken(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "path":
+			out.Values[i] = ec._FilePage_path(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fileSelectionValidationImplementors = []string{"FileSelectionValidation"}
+
+func (ec *executionContext) _FileSelectionValidation(ctx context.Context, sel ast.SelectionSet, obj *model.FileSelectionValidation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fileSelectionValidationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FileSelectionValidation")
+		case "valid":
+			out.Values[i] = ec._FileSelectionValidation_valid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "violations":
+			out.Values[i] = ec._FileSelectionValidation_violations(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalItems":
+			out.Values[i] = ec._FileSelectionValidation_totalItems(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalBytes":
+			out.Values[i] = ec._FileSelectionValidation_totalBytes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxDepth":
+			out.Values[i] = ec._FileSelectionValidation_maxDepth(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fileViolationImplementors = []string{"FileViolation"}
+
+func (ec *executionContext) _FileViolation(ctx context.Context, sel ast.SelectionSet, obj *model.FileViolation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fileViolationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FileViolation")
+		case "item":
+			out.Values[i] = ec._FileViolation_item(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "code":
+			out.Values[i] = ec._FileViolation_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._FileViolation_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var meImplementors = []string{"Me"}
 
 func (ec *executionContext) _Me(ctx context.Context, sel ast.SelectionSet, obj *model.Me) graphql.Marshaler {
@@ -5613,6 +8173,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "testConnection":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_testConnection(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sampleTable":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_sampleTable(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runQuery":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runQuery(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -5855,6 +8429,287 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var queryResultImplementors = []string{"QueryResult"}
+
+func (ec *executionContext) _QueryResult(ctx context.Context, sel ast.SelectionSet, obj *model.QueryResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queryResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueryResult")
+		case "columns":
+			out.Values[i] = ec._QueryResult_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._QueryResult_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rowCount":
+			out.Values[i] = ec._QueryResult_rowCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxRows":
+			out.Values[i] = ec._QueryResult_maxRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._QueryResult_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "queryHash":
+			out.Values[i] = ec._QueryResult_queryHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "tableRefs":
+			out.Values[i] = ec._QueryResult_tableRefs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var sampleResultImplementors = []string{"SampleResult"}
+
+func (ec *executionContext) _SampleResult(ctx context.Context, sel ast.SelectionSet, obj *model.SampleResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sampleResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SampleResult")
+		case "schema":
+			out.Values[i] = ec._SampleResult_schema(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "table":
+			out.Values[i] = ec._SampleResult_table(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._SampleResult_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rows":
+			out.Values[i] = ec._SampleResult_rows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rowCount":
+			out.Values[i] = ec._SampleResult_rowCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maxRows":
+			out.Values[i] = ec._SampleResult_maxRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "truncated":
+			out.Values[i] = ec._SampleResult_truncated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var schemaColumnImplementors = []string{"SchemaColumn"}
+
+func (ec *executionContext) _SchemaColumn(ctx context.Context, sel ast.SelectionSet, obj *model.SchemaColumn) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, schemaColumnImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SchemaColumn")
+		case "name":
+			out.Values[i] = ec._SchemaColumn_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "normalizedName":
+			out.Values[i] = ec._SchemaColumn_normalizedName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataType":
+			out.Values[i] = ec._SchemaColumn_dataType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nullable":
+			out.Values[i] = ec._SchemaColumn_nullable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "primaryKey":
+			out.Values[i] = ec._SchemaColumn_primaryKey(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var schemaColumnsImplementors = []string{"SchemaColumns"}
+
+func (ec *executionContext) _SchemaColumns(ctx context.Context, sel ast.SelectionSet, obj *model.SchemaColumns) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, schemaColumnsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SchemaColumns")
+		case "schema":
+			out.Values[i] = ec._SchemaColumns_schema(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "table":
+			out.Values[i] = ec._SchemaColumns_table(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "columns":
+			out.Values[i] = ec._SchemaColumns_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var schemaTableImplementors = []string{"SchemaTable"}
+
+func (ec *executionContext) _SchemaTable(ctx context.Context, sel ast.SelectionSet, obj *model.SchemaTable) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, schemaTableImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SchemaTable")
+		case "schema":
+			out.Values[i] = ec._SchemaTable_schema(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "table":
+			out.Values[i] = ec._SchemaTable_table(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "normalizedName":
+			out.Values[i] = ec._SchemaTable_normalizedName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "spec":
+			out.Values[i] = ec._SchemaTable_spec(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._SchemaTable_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "columns":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SchemaTable_columns(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var secretFieldImplementors = []string{"SecretField"}
 
 func (ec *executionContext) _SecretField(ctx context.Context, sel ast.SelectionSet, obj *model.SecretField) graphql.Marshaler {
@@ -5873,6 +8728,44 @@ func (ec *executionContext) _SecretField(ctx context.Context, sel ast.SelectionS
 			}
 		case "configured":
 			out.Values[i] = ec._SecretField_configured(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var tableRefImplementors = []string{"TableRef"}
+
+func (ec *executionContext) _TableRef(ctx context.Context, sel ast.SelectionSet, obj *model.TableRef) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, tableRefImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TableRef")
+		case "schema":
+			out.Values[i] = ec._TableRef_schema(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "table":
+			out.Values[i] = ec._TableRef_table(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -6453,6 +9346,64 @@ func (ec *executionContext) marshalNEditSettings2ᚖgithubᚗcomᚋjunctionhqᚋ
 	return ec._EditSettings(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNFileItem2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FileItem) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFileItem2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFileItem2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileItem(ctx context.Context, sel ast.SelectionSet, v *model.FileItem) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FileItem!")
+		return graphql.Null
+	}
+	return ec._FileItem(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFileKind2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileKind(ctx context.Context, v any) (model.FileKind, error) {
+	var res model.FileKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFileKind2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileKind(ctx context.Context, sel ast.SelectionSet, v model.FileKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNFileViolation2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FileViolation) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFileViolation2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileViolation(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFileViolation2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileViolation(ctx context.Context, sel ast.SelectionSet, v *model.FileViolation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FileViolation!")
+		return graphql.Null
+	}
+	return ec._FileViolation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -6565,6 +9516,14 @@ func (ec *executionContext) marshalNProviderSpec2ᚖgithubᚗcomᚋjunctionhqᚋ
 	return ec._ProviderSpec(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNQueryResult2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐQueryResult(ctx context.Context, sel ast.SelectionSet, v *model.QueryResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueryResult!")
+		return graphql.Null
+	}
+	return ec._QueryResult(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
 	var res model.Role
 	err := res.UnmarshalGQL(v)
@@ -6573,6 +9532,89 @@ func (ec *executionContext) unmarshalNRole2githubᚗcomᚋjunctionhqᚋjunction�
 
 func (ec *executionContext) marshalNRole2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNRow2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRowᚄ(ctx context.Context, v any) ([]*model.Row, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.Row, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRow2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRow(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRow2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Row) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNRow2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRow(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNRow2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRow(ctx context.Context, v any) (*model.Row, error) {
+	var res = new(model.Row)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRow2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐRow(ctx context.Context, sel ast.SelectionSet, v *model.Row) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Row!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalNSampleResult2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSampleResult(ctx context.Context, sel ast.SelectionSet, v *model.SampleResult) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SampleResult!")
+		return graphql.Null
+	}
+	return ec._SampleResult(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSchemaColumn2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchemaColumn) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSchemaColumn2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumn(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSchemaColumn2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumn(ctx context.Context, sel ast.SelectionSet, v *model.SchemaColumn) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SchemaColumn!")
+		return graphql.Null
+	}
+	return ec._SchemaColumn(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSchemaTable2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaTable(ctx context.Context, sel ast.SelectionSet, v *model.SchemaTable) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SchemaTable!")
+		return graphql.Null
+	}
+	return ec._SchemaTable(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSecretField2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSecretFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SecretField) graphql.Marshaler {
@@ -6640,6 +9682,40 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNTableKind2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableKind(ctx context.Context, v any) (model.TableKind, error) {
+	var res model.TableKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTableKind2githubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableKind(ctx context.Context, sel ast.SelectionSet, v model.TableKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNTableRef2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableRefᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TableRef) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTableRef2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableRef(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTableRef2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableRef(ctx context.Context, sel ast.SelectionSet, v *model.TableRef) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TableRef!")
+		return graphql.Null
+	}
+	return ec._TableRef(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTenant2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTenant(ctx context.Context, sel ast.SelectionSet, v *model.Tenant) graphql.Marshaler {
@@ -6936,6 +10012,20 @@ func (ec *executionContext) marshalOFieldCondition2ᚖgithubᚗcomᚋjunctionhq�
 	return ec._FieldCondition(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOFilePage2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFilePage(ctx context.Context, sel ast.SelectionSet, v *model.FilePage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FilePage(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOFileSelectionValidation2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileSelectionValidation(ctx context.Context, sel ast.SelectionSet, v *model.FileSelectionValidation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._FileSelectionValidation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -6972,6 +10062,24 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOInt2ᚖint64(ctx context.Context, v any) (*int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalInt64(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2ᚖint64(ctx context.Context, sel ast.SelectionSet, v *int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt64(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOMap2map(ctx context.Context, v any) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
@@ -7004,6 +10112,32 @@ func (ec *executionContext) marshalOProvider2ᚖgithubᚗcomᚋjunctionhqᚋjunc
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOSchemaColumns2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumns(ctx context.Context, sel ast.SelectionSet, v *model.SchemaColumns) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SchemaColumns(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSchemaTable2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaTableᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchemaTable) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSchemaTable2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaTable(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOSortOrder2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSortOrder(ctx context.Context, v any) (*model.SortOrder, error) {

@@ -37,6 +37,9 @@ const (
 	// statement (syntax, unknown column, permission); Message carries the
 	// upstream's own message, redacted.
 	CodeQueryFailed Code = "query_failed"
+	// CodeConflict is a request the upstream cannot answer unambiguously
+	// (two Drive folders of one name on a path); Message names the way out.
+	CodeConflict Code = "conflict"
 )
 
 // Error is a classified provider failure. Message is a human sentence that never

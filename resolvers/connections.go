@@ -726,6 +726,6 @@ func toModel(c *store.Connection) *model.Connection {
 		IsDefault: c.IsDefault, IsFromTemplate: c.IsFromTemplate, LastUsedAt: utc(c.LastUsedAt), LastVerifiedAt: utc(c.LastVerifiedAt),
 		VerificationError: c.VerificationError, VerificationErrorCode: c.VerificationErrorCode, VerificationDetails: details,
 		CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(), CreatedBy: c.CreatedBy, UpdatedBy: c.UpdatedBy,
-		SecretFieldNames: names,
+		SecretFieldNames: names, Stored: c,
 	}
 }

@@ -29,9 +29,24 @@ const (
 	CodeDisabled        Code = "connection_disabled"
 	CodeUnsupported     Code = "unsupported_operation"
 	CodeProviderError   Code = "provider_error"
-	CodeProviderTimeout Code = "provider_timeout"
+	CodeProviderTimeout Code = "timeout"
 	CodeRateLimited     Code = "rate_limited"
 	CodeInternal        Code = "internal"
+	// CodeQueryFailed is an error the database raised while running a
+	// statement; the message is the database's own (redacted).
+	CodeQueryFailed Code = "query_failed"
+)
+
+// The provider failures a files, schema or query call answers with the
+// provider's own code (502), so a client can tell bad credentials from an
+// unreachable host.
+const (
+	CodeAuthFailed       Code = "auth_failed"
+	CodePermissionDenied Code = "permission_denied"
+	CodeUnreachable      Code = "unreachable"
+	CodeTLSError         Code = "tls_error"
+	CodeBlockedAddress   Code = "blocked_address"
+	CodeInvalidConfig    Code = "invalid_config"
 )
 
 // FieldError is one validation problem, shaped like a pydantic v2 error. Loc
@@ -105,6 +120,15 @@ func AsError(err error) (e *Error, internal bool) {
 			return errorf(CodeUnsupported, "%s", pe.Message), false
 		case providers.CodeNotFound:
 			return errorf(CodeNotFound, "%s", pe.Message), false
+		case providers.CodeRefused:
+			return invalid(FieldError{Loc: []any{"sql"}, Msg: pe.Message, Type: "value_error"}), false
+		case providers.CodeQueryFailed:
+			return errorf(CodeQueryFailed, "%s", pe.Message), false
+		case providers.CodeConflict:
+			return errorf(CodeConflict, "%s", pe.Message), false
+		case providers.CodeAuthFailed, providers.CodePermissionDenied, providers.CodeUnreachable,
+			providers.CodeTLSError, providers.CodeBlockedAddress, providers.CodeInvalidConfig:
+			return errorf(Code(pe.Code), "%s", pe.Message), false
 		}
 		return errorf(CodeProviderError, "%s", pe.Message), false
 	}

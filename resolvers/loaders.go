@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -22,6 +23,14 @@ const loaderWait = 2 * time.Millisecond
 // Loaders are the per-request dataloaders.
 type Loaders struct {
 	Users *dataloader.Loader[string, *model.User]
+	// columns loads the columns of every table of a response in one driver
+	// call per connection; made on first use (it needs the resolver).
+	columnsOnce sync.Once
+	columns     *dataloader.Loader[columnsKey, []*model.SchemaColumn]
+
+	// slots bounds the provider calls the request runs at once.
+	slotsOnce sync.Once
+	slots     chan struct{}
 }
 
 type loadersKey struct{}

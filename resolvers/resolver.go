@@ -30,6 +30,13 @@ type Resolver struct {
 	ProviderTimeout time.Duration
 	// Metrics records provider checks; nil records nothing.
 	Metrics *metrics.Metrics
+	// Limits bound files, schema and query calls; zero fields take
+	// DefaultLimits.
+	Limits Limits
+
+	touchedMu sync.Mutex
+	touched   map[string]time.Time // connection id -> last lastUsedAt write
+	catalog   catalogCache
 
 	connsOnce sync.Once
 	conns     *connCache

@@ -24,6 +24,45 @@ func (r *connectionResolver) EditSettings(ctx context.Context, obj *model.Connec
 	return r.editSettings(ctx, obj)
 }
 
+func (r *connectionResolver) Files(ctx context.Context, obj *model.Connection, path *string, pageToken *string, pageSize *int) (*model.FilePage, error) {
+	c, err := r.rowOf(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	in := FilesInput{Path: "/", PageToken: pageToken, PageSize: DefaultFilesPageSize}
+	if path != nil {
+		in.Path = *path
+	}
+	if pageSize != nil {
+		in.PageSize = *pageSize
+	}
+	return r.listFiles(ctx, c, in)
+}
+
+func (r *connectionResolver) ValidateFileSelection(ctx context.Context, obj *model.Connection, selectedItems []string) (*model.FileSelectionValidation, error) {
+	c, err := r.rowOf(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return r.validateSelection(ctx, c, selectedItems)
+}
+
+func (r *connectionResolver) SchemaTables(ctx context.Context, obj *model.Connection, includeSystem *bool, schema *string, search *string) ([]*model.SchemaTable, error) {
+	in := TablesInput{Schema: schema, Search: search}
+	if includeSystem != nil {
+		in.IncludeSystem = *includeSystem
+	}
+	return r.schemaTables(ctx, obj, in)
+}
+
+func (r *connectionResolver) SchemaColumns(ctx context.Context, obj *model.Connection, schema string, table string) (*model.SchemaColumns, error) {
+	c, err := r.rowOf(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return r.schemaColumns(ctx, c, schema, table)
+}
+
 func (r *connectionListResolver) Users(ctx context.Context, obj *model.ConnectionList) ([]*model.User, error) {
 	return r.ListUsers(ctx, obj)
 }
@@ -60,6 +99,14 @@ func (r *mutationResolver) TestConnection(ctx context.Context, input model.TestC
 	return r.testConnection(ctx, input)
 }
 
+func (r *mutationResolver) SampleTable(ctx context.Context, id string, schema string, table string, maxRows *int) (*model.SampleResult, error) {
+	return r.Resolver.SampleTable(ctx, id, schema, table, maxRows)
+}
+
+func (r *mutationResolver) RunQuery(ctx context.Context, id string, sql string, maxRows *int) (*model.QueryResult, error) {
+	return r.Resolver.RunQuery(ctx, id, sql, maxRows)
+}
+
 func (r *queryResolver) Connections(ctx context.Context, search *string, sort *model.ConnectionSort, order *model.SortOrder, limit *int, offset *int, cursor *string) (*model.ConnectionList, error) {
 	return r.listConnections(ctx, ListInput{Search: search, Sort: sort, Order: order, Limit: limit, Offset: offset, Cursor: cursor})
 }
@@ -80,6 +127,10 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
 	return r.me(ctx)
 }
 
+func (r *schemaTableResolver) Columns(ctx context.Context, obj *model.SchemaTable) ([]*model.SchemaColumn, error) {
+	return r.tableColumns(ctx, obj)
+}
+
 func (r *Resolver) Connection() graph.ConnectionResolver { return &connectionResolver{r} }
 
 func (r *Resolver) ConnectionList() graph.ConnectionListResolver { return &connectionListResolver{r} }
@@ -88,9 +139,12 @@ func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) SchemaTable() graph.SchemaTableResolver { return &schemaTableResolver{r} }
+
 type (
 	connectionResolver     struct{ *Resolver }
 	connectionListResolver struct{ *Resolver }
 	mutationResolver       struct{ *Resolver }
 	queryResolver          struct{ *Resolver }
+	schemaTableResolver    struct{ *Resolver }
 )

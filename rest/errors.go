@@ -65,17 +65,24 @@ func errorResponse(err error) response {
 
 // statusOf maps every client-visible code to its HTTP status.
 var statusOf = map[resolvers.Code]int{
-	resolvers.CodeValidation:      http.StatusUnprocessableEntity,
-	resolvers.CodeUnauthenticated: http.StatusUnauthorized,
-	resolvers.CodeNotFound:        http.StatusNotFound,
-	resolvers.CodeForbidden:       http.StatusForbidden,
-	resolvers.CodeConflict:        http.StatusConflict,
-	resolvers.CodeDisabled:        http.StatusConflict,
-	resolvers.CodeUnsupported:     http.StatusBadRequest,
-	resolvers.CodeProviderError:   http.StatusBadGateway,
-	resolvers.CodeProviderTimeout: http.StatusGatewayTimeout,
-	resolvers.CodeRateLimited:     http.StatusTooManyRequests,
-	resolvers.CodeInternal:        http.StatusInternalServerError,
+	resolvers.CodeValidation:       http.StatusUnprocessableEntity,
+	resolvers.CodeUnauthenticated:  http.StatusUnauthorized,
+	resolvers.CodeNotFound:         http.StatusNotFound,
+	resolvers.CodeForbidden:        http.StatusForbidden,
+	resolvers.CodeConflict:         http.StatusConflict,
+	resolvers.CodeDisabled:         http.StatusConflict,
+	resolvers.CodeUnsupported:      http.StatusBadRequest,
+	resolvers.CodeProviderError:    http.StatusBadGateway,
+	resolvers.CodeProviderTimeout:  http.StatusGatewayTimeout,
+	resolvers.CodeRateLimited:      http.StatusTooManyRequests,
+	resolvers.CodeInternal:         http.StatusInternalServerError,
+	resolvers.CodeQueryFailed:      http.StatusBadRequest,
+	resolvers.CodeAuthFailed:       http.StatusBadGateway,
+	resolvers.CodePermissionDenied: http.StatusBadGateway,
+	resolvers.CodeUnreachable:      http.StatusBadGateway,
+	resolvers.CodeTLSError:         http.StatusBadGateway,
+	resolvers.CodeBlockedAddress:   http.StatusBadGateway,
+	resolvers.CodeInvalidConfig:    http.StatusBadGateway,
 }
 
 // writeError answers r with err; internal errors are logged with the
@@ -114,10 +121,15 @@ func in(section string, renamed map[string][]any) locator {
 // pathID relocates the resolver's ["id"] to the connection_id path parameter.
 var pathID = map[string][]any{"id": {"path", "connection_id"}}
 
-// relocate returns err with its validation locations rewritten by loc.
+// relocate returns err with its validation locations rewritten by loc. A
+// provider's typed error is classified first, so a refused statement (which
+// the resolvers see as a problem at ["sql"]) is relocated too.
 func relocate(err error, loc locator) error {
-	var e *resolvers.Error
-	if loc == nil || !errors.As(err, &e) || len(e.Fields) == 0 {
+	if loc == nil || err == nil {
+		return err
+	}
+	e, internal := resolvers.AsError(err)
+	if internal || len(e.Fields) == 0 {
 		return err
 	}
 	out := *e

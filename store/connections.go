@@ -465,3 +465,19 @@ func (s *Store) ReleaseTokenLease(ctx context.Context, tenantID, id, holder stri
 	}
 	return nil
 }
+
+// TouchLastUsed records that the tenant's connection was used at `at`,
+// unless it was already recorded within `every` before it: a browse that
+// makes many calls a minute writes at most once. It writes only last_used_at
+// (not the version or updated_at), so it never conflicts with an edit nor
+// retires the connection's open provider session.
+func (s *Store) TouchLastUsed(ctx context.Context, tenantID, id string, at time.Time, every time.Duration) error {
+	_, err := s.db.NewUpdate().Model((*Connection)(nil)).
+		Set("last_used_at = ?", at).
+		Where("tenant_id = ? AND id = ?", tenantID, id).
+		Where("(last_used_at IS NULL OR last_used_at < ?)", at.Add(-every)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: touch last used: %w", err)
+	}
+	return nil
+}

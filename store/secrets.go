@@ -3,9 +3,11 @@ package store
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,6 +23,9 @@ type KeyRing struct {
 	primary string
 	keys    map[string]cipher.AEAD
 	order   []string
+	// macKey signs opaque tokens the server hands out (page tokens); it is
+	// derived from the primary key, never the key itself.
+	macKey []byte
 }
 
 // ParseKeyRing parses JUNCTION_ENCRYPTION_KEYS ("id:base64,id:base64", the
@@ -126,10 +131,27 @@ func (r *KeyRing) addRaw(id string, raw []byte) error {
 	}
 	if r.primary == "" {
 		r.primary = id
+		m := hmac.New(sha256.New, raw)
+		m.Write([]byte("junction/token-mac/v1"))
+		r.macKey = m.Sum(nil)
 	}
 	r.keys[id] = aead
 	r.order = append(r.order, id)
 	return nil
+}
+
+// MAC returns an HMAC-SHA256 of the parts (length-prefixed, so parts cannot
+// be shifted between each other) under a key derived from the primary key.
+// Tokens it signs stop verifying after a key rotation.
+func (r *KeyRing) MAC(parts ...string) []byte {
+	m := hmac.New(sha256.New, r.macKey)
+	for _, p := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		m.Write(n[:])
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
 }
 
 // Primary returns the id of the key that seals.

@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/junctionhq/junction/store"
+)
 
 // Connection is one stored connection as both surfaces serve it: GraphQL
 // fields and REST JSON keys are the same, and every key is always present
@@ -30,6 +34,9 @@ type Connection struct {
 	// SecretFieldNames names the secrets stored (never their values); it
 	// feeds editSettings and is never serialised.
 	SecretFieldNames []string `json:"-"`
+	// Stored is the row this was built from, so lazy fields (files, schema)
+	// reach the provider without reading the row again; never serialised.
+	Stored *store.Connection `json:"-"`
 }
 
 // ConnectionList is one page of connections. Users is resolved lazily (one

@@ -33,6 +33,30 @@ type FieldCondition struct {
 	Values []string `json:"values"`
 }
 
+type FilePage struct {
+	Items []*FileItem `json:"items"`
+	// Null on the last page.
+	NextPageToken *string `json:"nextPageToken"`
+	Path          string  `json:"path"`
+}
+
+type FileSelectionValidation struct {
+	Valid      bool             `json:"valid"`
+	Violations []*FileViolation `json:"violations"`
+	// Files counted (folders count recursively).
+	TotalItems int `json:"totalItems"`
+	TotalBytes int `json:"totalBytes"`
+	// The deepest file's depth below its selected item (a selected file is 0).
+	MaxDepth int `json:"maxDepth"`
+}
+
+type FileViolation struct {
+	Item string `json:"item"`
+	// not_found, permission_denied, outside_root, too_many_items, too_deep or timeout.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
 // The caller.
 type Me struct {
 	ID     string  `json:"id"`
@@ -73,9 +97,52 @@ type ProviderSpec struct {
 type Query struct {
 }
 
+type QueryResult struct {
+	Columns   []string `json:"columns"`
+	Rows      []*Row   `json:"rows"`
+	RowCount  int      `json:"rowCount"`
+	MaxRows   int      `json:"maxRows"`
+	Truncated bool     `json:"truncated"`
+	// Hex SHA-256 of the statement, trimmed, with white space outside literals collapsed.
+	QueryHash string `json:"queryHash"`
+	// Every real table or view the statement reads.
+	TableRefs []*TableRef `json:"tableRefs"`
+}
+
+type SampleResult struct {
+	Schema   string          `json:"schema"`
+	Table    string          `json:"table"`
+	Columns  []*SchemaColumn `json:"columns"`
+	Rows     []*Row          `json:"rows"`
+	RowCount int             `json:"rowCount"`
+	MaxRows  int             `json:"maxRows"`
+	// True when more rows existed than were returned.
+	Truncated bool `json:"truncated"`
+}
+
+type SchemaColumn struct {
+	Name           string `json:"name"`
+	NormalizedName string `json:"normalizedName"`
+	// As the database spells it.
+	DataType   string `json:"dataType"`
+	Nullable   bool   `json:"nullable"`
+	PrimaryKey bool   `json:"primaryKey"`
+}
+
+type SchemaColumns struct {
+	Schema  string          `json:"schema"`
+	Table   string          `json:"table"`
+	Columns []*SchemaColumn `json:"columns"`
+}
+
 type SecretField struct {
 	Name       string `json:"name"`
 	Configured bool   `json:"configured"`
+}
+
+type TableRef struct {
+	Schema string `json:"schema"`
+	Table  string `json:"table"`
 }
 
 type Tenant struct {
@@ -236,6 +303,61 @@ func (e *ConnectionStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e ConnectionStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type FileKind string
+
+const (
+	FileKindFile   FileKind = "file"
+	FileKindFolder FileKind = "folder"
+)
+
+var AllFileKind = []FileKind{
+	FileKindFile,
+	FileKindFolder,
+}
+
+func (e FileKind) IsValid() bool {
+	switch e {
+	case FileKindFile, FileKindFolder:
+		return true
+	}
+	return false
+}
+
+func (e FileKind) String() string {
+	return string(e)
+}
+
+func (e *FileKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = FileKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid FileKind", str)
+	}
+	return nil
+}
+
+func (e FileKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *FileKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e FileKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -440,6 +562,67 @@ func (e *SortOrder) UnmarshalJSON(b []byte) error {
 }
 
 func (e SortOrder) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type TableKind string
+
+const (
+	TableKindTable            TableKind = "table"
+	TableKindView             TableKind = "view"
+	TableKindMaterializedView TableKind = "materialized_view"
+	TableKindForeignTable     TableKind = "foreign_table"
+	TableKindObject           TableKind = "object"
+)
+
+var AllTableKind = []TableKind{
+	TableKindTable,
+	TableKindView,
+	TableKindMaterializedView,
+	TableKindForeignTable,
+	TableKindObject,
+}
+
+func (e TableKind) IsValid() bool {
+	switch e {
+	case TableKindTable, TableKindView, TableKindMaterializedView, TableKindForeignTable, TableKindObject:
+		return true
+	}
+	return false
+}
+
+func (e TableKind) String() string {
+	return string(e)
+}
+
+func (e *TableKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = TableKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid TableKind", str)
+	}
+	return nil
+}
+
+func (e TableKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *TableKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e TableKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
