@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,56 +38,48 @@ var _ providers.Verifier = (*conn)(nil)
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	k := &call{c: c}
+	k := &call{c: c, secrets: maps.Clone(c.cfg.Secrets)}
+	if k.secrets == nil {
+		k.secrets = map[string]string{}
+	}
 	oauthURL, restURL, err := k.endpoints(ctx)
 	if err != nil {
 		return nil, err
 	}
-	mode := "password"
-	var sess *session
+	mode, login := "password", k.api("REST login", restURL)
 	if rt := c.cfg.Secret("refresh_token"); rt != "" {
 		mode = "refresh_token"
-		flow := providers.OAuthFlow{
+		login.Auth = k.refreshedToken(providers.OAuthFlow{
 			TokenURL:     oauthURL + "/token",
 			ClientID:     c.cfg.String("client_id"),
 			ClientSecret: c.cfg.Secret("client_secret"),
 			RefreshToken: rt,
 			AuthStyle:    oauth2.AuthStyleInParams,
-		}
+		})
 		// The access token is cached by the shared machinery; one that the
 		// REST login refuses is replaced once.
-		for attempt := 0; attempt < 2; attempt++ {
-			tok, err := c.cfg.Token(ctx, name, flow)
-			if err != nil {
-				return nil, err
-			}
-			k.secrets = append(k.secrets, tok.AccessToken, tok.RefreshToken)
-			sess, err = k.restLogin(ctx, restURL, tok.AccessToken)
-			var pe *providers.Error
-			if attempt == 0 && errors.As(err, &pe) && pe.Code == providers.CodeAuthFailed {
-				flow.Rejected = tok.AccessToken
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			break
-		}
+		login.Reauth = refused
 	} else {
 		tok, err := k.passwordLogin(ctx, oauthURL)
 		if err != nil {
 			return nil, err
 		}
-		k.secrets = append(k.secrets, tok.AccessToken, tok.RefreshToken)
-		if sess, err = k.restLogin(ctx, restURL, tok.AccessToken); err != nil {
-			return nil, err
+		k.add(tok.AccessToken, tok.RefreshToken)
+		login.Auth = func(_ context.Context, r *http.Request, _ string) (string, error) {
+			return sendAccessToken(r, tok.AccessToken)
 		}
 	}
-	k.secrets = append(k.secrets, sess.BhRestToken)
+	sess, err := k.restLogin(ctx, &login)
+	if err != nil {
+		return nil, err
+	}
+	k.add(sess.BhRestToken)
+	api := k.api("ping", strings.TrimSuffix(sess.RestURL, "/"))
+	api.Auth = providers.HeaderAuth("BhRestToken", sess.BhRestToken)
 	var ping struct {
 		SessionExpires int64 `json:"sessionExpires"`
 	}
-	if err := k.getJSON(ctx, http.MethodGet, sess.RestURL+"ping", "ping", map[string]string{"BhRestToken": sess.BhRestToken}, &ping); err != nil {
+	if err := k.getJSON(ctx, &api, "ping", providers.Call{Path: "/ping"}, &ping); err != nil {
 		return nil, err
 	}
 	details := map[string]any{"auth_mode": mode, "rest_url": sess.RestURL}
@@ -99,27 +92,61 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// call is one Verify: the credentials it obtained along the way are redacted
-// from every message it builds, like the connection's secrets.
+// call is one Verify: the credentials it obtains along the way are redacted
+// from every message, like the connection's secrets.
 type call struct {
-	c       *conn
-	secrets []string
+	c *conn
+	// secrets are the connection's secrets and every credential obtained so
+	// far; each step's API redacts them all.
+	secrets map[string]string
 }
 
-// redact removes the connection's secrets and the call's credentials, in
-// every encoded form, from s.
-func (k *call) redact(s string) string {
-	return providers.RedactWith(s, k.c.cfg.Secrets, k.secrets...)
+// add counts run-time credentials among the call's secrets.
+func (k *call) add(values ...string) {
+	for _, v := range values {
+		if v != "" {
+			k.secrets["\x00run-time "+strconv.Itoa(len(k.secrets))] = v
+		}
+	}
 }
 
-// transportError classifies a failed round trip after stripping the query
-// (which may hold a password, code or token) from the URL inside the error.
-func transportError(err error) *providers.Error {
+// redact removes the call's secrets, in every encoded form, from s.
+func (k *call) redact(s string) string { return providers.Redact(s, k.secrets) }
+
+// api returns the request path of one step of the login chain, based at
+// base: it redacts the call's secrets and names the step in its errors.
+func (k *call) api(step, base string) providers.API {
+	cfg := k.c.cfg
+	cfg.Secrets = k.secrets
+	return providers.API{
+		Provider: name, Config: cfg, BaseURL: base,
+		Header: http.Header{"Accept": {"application/json"}},
+		Error:  stepError(step),
+	}
+}
+
+// getJSON sends one call of a step and decodes the answer into out.
+// Passwords, codes and tokens travel in query strings here, so no URL is
+// ever put in an error: transport errors have their URL stripped of its query.
+func (k *call) getJSON(ctx context.Context, api *providers.API, step string, c providers.Call, out any) error {
+	resp, err := api.Do(ctx, c)
+	if err != nil {
+		return hideQuery(err)
+	}
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return providers.Wrap(providers.CodeProviderError, err, "bullhorn: the %s answer was not the expected JSON", step)
+	}
+	return nil
+}
+
+// hideQuery strips the query (which may hold a password, code or token) from
+// the URL inside a transport error.
+func hideQuery(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		ue.URL = stripQuery(ue.URL)
 	}
-	return providers.Classify(name, err)
+	return err
 }
 
 func stripQuery(s string) string {
@@ -129,6 +156,52 @@ func stripQuery(s string) string {
 	}
 	u.RawQuery, u.Fragment, u.User = "", "", nil
 	return u.String()
+}
+
+// errorBody is Bullhorn's error answer, or an OAuth one.
+type errorBody struct {
+	ErrorMessage     string `json:"errorMessage"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+func parseError(body []byte) errorBody {
+	var eb errorBody
+	_ = json.Unmarshal(body, &eb)
+	return eb
+}
+
+// oauthRefused reports an OAuth error refusing the client or the grant.
+func (eb errorBody) oauthRefused() bool {
+	switch eb.Error {
+	case "invalid_grant", "invalid_client", "unauthorized_client":
+		return true
+	}
+	return false
+}
+
+// refused reports an answer refusing the credentials sent: a 401, or an
+// OAuth refusal.
+func refused(resp *http.Response, body []byte) bool {
+	return resp.StatusCode == http.StatusUnauthorized || parseError(body).oauthRefused()
+}
+
+// stepError classifies a non-2xx answer of step; the detail is Bullhorn's
+// errorMessage (or the OAuth error), redacted.
+func stepError(step string) func(*http.Response, []byte, func(string) string) *providers.Error {
+	return func(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+		eb := parseError(body)
+		oauthErr := strings.TrimSuffix(eb.Error+": "+eb.ErrorDescription, ": ")
+		if eb.oauthRefused() {
+			return providers.Errorf(providers.CodeAuthFailed, "bullhorn: the %s refused the credentials (%s); check client_id and client_secret, or log in again",
+				step, redact(oauthErr))
+		}
+		detail := eb.ErrorMessage
+		if detail == "" {
+			detail = oauthErr
+		}
+		return providers.StatusError(name+" "+step, resp, redact(detail))
+	}
 }
 
 // endpoints returns the OAuth and REST login base URLs: the configured ones,
@@ -141,8 +214,8 @@ func (k *call) endpoints(ctx context.Context) (oauthURL, restURL string, err err
 		OAuthURL string `json:"oauthUrl"`
 		RestURL  string `json:"restUrl"`
 	}
-	u := k.c.loginInfoURL + "?" + url.Values{"username": {k.c.cfg.String("api_username")}}.Encode()
-	if err := k.getJSON(ctx, http.MethodGet, u, "loginInfo", nil, &info); err != nil {
+	api := k.api("loginInfo", k.c.loginInfoURL)
+	if err := k.getJSON(ctx, &api, "loginInfo", providers.Call{Query: url.Values{"username": {k.c.cfg.String("api_username")}}}, &info); err != nil {
 		var pe *providers.Error
 		if errors.As(err, &pe) && (pe.Code == providers.CodeNotFound || pe.Code == providers.CodeProviderError) {
 			pe.Message += "; check api_username and login_info_url"
@@ -166,6 +239,26 @@ func (k *call) endpoints(ctx context.Context) (oauthURL, restURL string, err err
 	return oauthURL, restURL, nil
 }
 
+// redirect is the cause of the *Error the authorize step's API makes of a
+// redirect: its Location, which passwordLogin reads.
+type redirect struct{ location string }
+
+func (r *redirect) Error() string { return "bullhorn: the authorize step redirected" }
+
+// authorizeError classifies the authorize step's non-2xx answers. A redirect
+// is not followed (see passwordLogin): it comes back as an *Error whose cause
+// is a *redirect.
+func authorizeError(resp *http.Response, _ []byte, _ func(string) string) *providers.Error {
+	if s := resp.StatusCode; s >= 300 && s < 400 {
+		return providers.Wrap(providers.CodeProviderError, &redirect{resp.Header.Get("Location")}, "bullhorn: the authorize step redirected")
+	}
+	e := providers.StatusError(name+" authorize", resp, "")
+	if resp.StatusCode == http.StatusBadRequest {
+		e.Message += "; check client_id and redirect_uri"
+	}
+	return e
+}
+
 // passwordLogin is Bullhorn's programmatic authorization-code flow. The
 // authorize step answers a redirect whose Location carries the code; it is
 // read, never followed. A 200 is the login form again: the password (or the
@@ -182,42 +275,32 @@ func (k *call) passwordLogin(ctx context.Context, oauthURL string) (*oauth2.Toke
 	if r := c.cfg.String("redirect_uri"); r != "" {
 		q.Set("redirect_uri", r)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, oauthURL+"/authorize?"+q.Encode(), nil)
-	if err != nil {
-		return nil, providers.Errorf(providers.CodeInvalidConfig, "bullhorn: the OAuth URL is not usable")
-	}
+	authorize := k.api("authorize", oauthURL)
 	noRedirect := *c.cfg.Client()
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		return nil, transportError(err)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	var code string
-	switch s := resp.StatusCode; {
-	case s >= 300 && s < 400:
-		loc, err := url.Parse(resp.Header.Get("Location"))
-		if err != nil {
-			return nil, providers.Errorf(providers.CodeProviderError, "bullhorn: the authorize step redirected to an unreadable location")
-		}
-		if e := loc.Query().Get("error"); e != "" {
-			return nil, providers.Errorf(providers.CodeAuthFailed, "bullhorn: the authorize step refused the login (%s); check client_id, api_username and redirect_uri",
-				k.redact(strings.TrimSpace(e+": "+loc.Query().Get("error_description"))))
-		}
-		if code = loc.Query().Get("code"); code == "" {
-			return nil, providers.Errorf(providers.CodeProviderError, "bullhorn: the authorize step redirected without an authorization code")
-		}
-	case s == http.StatusOK:
+	authorize.Config.HTTPClient, authorize.Error, authorize.MaxBody = &noRedirect, authorizeError, 1<<20
+	authorize.Header = nil // a browser's page: no Accept: application/json
+	_, err := authorize.Do(ctx, providers.Call{Path: "/authorize", Query: q})
+	var to *redirect
+	switch {
+	case err == nil:
 		return nil, providers.Errorf(providers.CodeAuthFailed, "bullhorn: the API user's login was refused (the authorize page showed its login form instead of issuing a code); check api_username and api_password, and that the user has accepted Bullhorn's terms of use")
-	default:
-		e := providers.StatusError(name+" authorize", resp, "")
-		if s == http.StatusBadRequest {
-			e.Message += "; check client_id and redirect_uri"
-		}
-		return nil, e
+	case !errors.As(err, &to):
+		return nil, hideQuery(err)
 	}
-	k.secrets = append(k.secrets, code)
+	loc, err := url.Parse(to.location)
+	if err != nil {
+		return nil, providers.Errorf(providers.CodeProviderError, "bullhorn: the authorize step redirected to an unreadable location")
+	}
+	if e := loc.Query().Get("error"); e != "" {
+		return nil, providers.Errorf(providers.CodeAuthFailed, "bullhorn: the authorize step refused the login (%s); check client_id, api_username and redirect_uri",
+			k.redact(strings.TrimSpace(e+": "+loc.Query().Get("error_description"))))
+	}
+	code := loc.Query().Get("code")
+	if code == "" {
+		return nil, providers.Errorf(providers.CodeProviderError, "bullhorn: the authorize step redirected without an authorization code")
+	}
+	k.add(code)
 	tq := url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
@@ -233,7 +316,8 @@ func (k *call) passwordLogin(ctx context.Context, oauthURL string) (*oauth2.Toke
 		TokenType    string `json:"token_type"`
 		ExpiresIn    int64  `json:"expires_in"`
 	}
-	if err := k.getJSON(ctx, http.MethodPost, oauthURL+"/token?"+tq.Encode(), "token endpoint", nil, &tr); err != nil {
+	api := k.api("token endpoint", oauthURL)
+	if err := k.getJSON(ctx, &api, "token endpoint", providers.Call{Method: http.MethodPost, Path: "/token", Query: tq}, &tr); err != nil {
 		return nil, err
 	}
 	if tr.AccessToken == "" {
@@ -267,16 +351,17 @@ func (k *call) saveToken(ctx context.Context, tok *oauth2.Token) {
 	}
 }
 
+// session is a REST login answer.
 type session struct {
 	BhRestToken string `json:"BhRestToken"`
 	RestURL     string `json:"restUrl"`
 }
 
-// restLogin exchanges the access token for a REST session.
-func (k *call) restLogin(ctx context.Context, restURL, accessToken string) (*session, error) {
+// restLogin exchanges an access token for a REST session: login sends GET
+// {restUrl}/login?version=*, its AuthFunc adding the access token.
+func (k *call) restLogin(ctx context.Context, login *providers.API) (*session, error) {
 	var s session
-	u := restURL + "/login?version=*&access_token=" + url.QueryEscape(accessToken)
-	if err := k.getJSON(ctx, http.MethodGet, u, "REST login", nil, &s); err != nil {
+	if err := k.getJSON(ctx, login, "REST login", providers.Call{Path: "/login?version=*"}, &s); err != nil {
 		return nil, err
 	}
 	r, err := url.Parse(s.RestURL)
@@ -289,49 +374,26 @@ func (k *call) restLogin(ctx context.Context, restURL, accessToken string) (*ses
 	return &s, nil
 }
 
-// getJSON sends one request and decodes a 200 answer into out; anything else
-// becomes a classified error whose detail is Bullhorn's errorMessage (or the
-// OAuth error), redacted.
-func (k *call) getJSON(ctx context.Context, method, u, step string, header map[string]string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return providers.Errorf(providers.CodeInvalidConfig, "bullhorn: the %s URL is not usable", step)
-	}
-	req.Header.Set("Accept", "application/json")
-	for h, v := range header {
-		req.Header.Set(h, v)
-	}
-	resp, err := k.c.cfg.Client().Do(req)
-	if err != nil {
-		return transportError(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return transportError(err)
-	}
-	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(body, out); err != nil {
-			return providers.Wrap(providers.CodeProviderError, err, "bullhorn: the %s answer was not the expected JSON", step)
+// sendAccessToken adds the access token to the REST login's query, where
+// Bullhorn takes it, and returns it to be redacted.
+func sendAccessToken(r *http.Request, token string) (string, error) {
+	r.URL.RawQuery += "&access_token=" + url.QueryEscape(token)
+	return token, nil
+}
+
+// refreshedToken is the REST login's AuthFunc with the refresh-token grant:
+// an access token of flow (through the shared machinery, which writes the
+// rotated, single-use refresh token back), a new one when the previous was
+// refused.
+func (k *call) refreshedToken(flow providers.OAuthFlow) providers.AuthFunc {
+	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
+		f := flow
+		f.Rejected = rejected
+		tok, err := k.c.cfg.Token(ctx, name, f)
+		if err != nil {
+			return "", err
 		}
-		return nil
+		k.add(tok.AccessToken, tok.RefreshToken)
+		return sendAccessToken(r, tok.AccessToken)
 	}
-	var eb struct {
-		ErrorMessage     string `json:"errorMessage"`
-		Error            string `json:"error"`
-		ErrorDescription string `json:"error_description"`
-	}
-	_ = json.Unmarshal(body, &eb)
-	switch eb.Error {
-	case "invalid_grant", "invalid_client", "unauthorized_client":
-		return providers.Errorf(providers.CodeAuthFailed, "bullhorn: the %s refused the credentials (%s); check client_id and client_secret, or log in again",
-			step, k.redact(strings.TrimSuffix(eb.Error+": "+eb.ErrorDescription, ": ")))
-	}
-	detail := eb.ErrorMessage
-	if detail == "" {
-		detail = strings.TrimSuffix(eb.Error+": "+eb.ErrorDescription, ": ")
-	}
-	e := providers.StatusError(name, resp, k.redact(detail))
-	e.Message = strings.Replace(e.Message, name+": ", name+" "+step+": ", 1)
-	return e
 }
