@@ -105,26 +105,13 @@ func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
 	r := c.newResolver()
-	out := make([]providers.FileStat, len(req.Items))
-	err := forEach(ctx, len(req.Items), func(ctx context.Context, i int) error {
-		t, err := r.resolve(ctx, req.Items[i], formatMetadata)
-		if err == nil {
-			out[i].Item, err = r.describe(ctx, t)
+	return providers.StatEach(ctx, "gmail_inbox", req.Items, workers, func(ctx context.Context, ref providers.FileRef) (providers.FileItem, error) {
+		t, err := r.resolve(ctx, ref, formatMetadata)
+		if err != nil {
+			return providers.FileItem{}, err
 		}
-		if err == nil {
-			return nil
-		}
-		pe := providers.Classify("gmail_inbox", err)
-		if pe.Code == providers.CodeNotFound || pe.Code == providers.CodePermissionDenied {
-			out[i] = providers.FileStat{Err: pe}
-			return nil
-		}
-		return pe
+		return r.describe(ctx, t)
 	})
-	if err != nil {
-		return nil, providers.Classify("gmail_inbox", err)
-	}
-	return &providers.StatFilesResult{Items: out}, nil
 }
 
 // The kinds of a resolved FileRef.
@@ -384,7 +371,7 @@ func (r *resolver) listMessages(ctx context.Context, l *gmail.Label, cursor stri
 	}
 	dir := labelPath(l)
 	items := make([]*providers.FileItem, len(res.Messages))
-	err = forEach(ctx, len(res.Messages), func(ctx context.Context, i int) error {
+	err = providers.ForEach(ctx, len(res.Messages), workers, func(ctx context.Context, i int) error {
 		id := res.Messages[i].Id
 		m, err := r.c.svc.Users.Messages.Get(user, id).Format(formatMetadata).MetadataHeaders("Subject", "Date").
 			Fields(metadataFields).Context(ctx).Do()
@@ -543,32 +530,6 @@ func (c *conn) searchQuery() string {
 		return "has:attachment"
 	}
 	return "has:attachment (" + q + ")"
-}
-
-// forEach calls fn for 0..n-1, at most workers at a time, and returns the
-// first error, cancelling the context of the calls still running.
-func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				stop(err)
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
 }
 
 // status is the HTTP status of a Google API error, or 0.

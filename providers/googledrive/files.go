@@ -93,38 +93,25 @@ func (c *conn) ListFiles(ctx context.Context, req providers.ListFilesRequest) (*
 func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*providers.StatFilesResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
 	r := c.newResolver()
 	out := make([]providers.FileStat, len(req.Items))
-	sem := make(chan struct{}, statWorkers)
-	var wg sync.WaitGroup
-	for i, ref := range req.Items {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+	// providers.StatEach would fail the call on a conflict, which concerns
+	// one item only.
+	err := providers.ForEach(ctx, len(req.Items), statWorkers, func(ctx context.Context, i int) error {
+		loc, err := r.resolve(ctx, req.Items[i])
+		if err == nil {
+			out[i].Item = loc.item()
+			return nil
 		}
-		if ctx.Err() != nil {
-			break
+		pe := providers.Classify("google_drive", err)
+		switch pe.Code {
+		case providers.CodeNotFound, providers.CodePermissionDenied, CodeConflict:
+			out[i].Err = pe
+			return nil
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			loc, err := r.resolve(ctx, ref)
-			if err == nil {
-				out[i].Item = loc.item()
-				return
-			}
-			pe := providers.Classify("google_drive", err)
-			switch pe.Code {
-			case providers.CodeNotFound, providers.CodePermissionDenied, CodeConflict:
-				out[i].Err = pe
-			default:
-				stop(pe)
-			}
-		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
+		return pe
+	})
+	if err != nil {
 		return nil, providers.Classify("google_drive", err)
 	}
 	return &providers.StatFilesResult{Items: out}, nil
