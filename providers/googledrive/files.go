@@ -18,12 +18,9 @@ var (
 	_ providers.FileStater = (*conn)(nil)
 )
 
-// CodeConflict is the code of an *providers.Error for a slash path that names
-// two or more siblings of the same name (Drive names are not unique). The API
-// serves it as 409 conflict; its message names the ids to use instead.
-const CodeConflict providers.Code = "conflict"
-
-// ErrAmbiguous is the cause (Err) of every CodeConflict error, for errors.Is.
+// ErrAmbiguous is the cause (Err) of the providers.CodeConflict error for a
+// slash path that names two or more siblings of the same name (Drive names
+// are not unique), for errors.Is. Its message names the ids to use instead.
 var ErrAmbiguous = errors.New("ambiguous path")
 
 // The fields requested from Drive: listFields for a page of a folder,
@@ -105,7 +102,7 @@ func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*
 		}
 		pe := providers.Classify("google_drive", err)
 		switch pe.Code {
-		case providers.CodeNotFound, providers.CodePermissionDenied, CodeConflict:
+		case providers.CodeNotFound, providers.CodePermissionDenied, providers.CodeConflict:
 			out[i].Err = pe
 			return nil
 		}
@@ -262,7 +259,7 @@ func (r *resolver) children(ctx context.Context, parent, name string, foldersOnl
 	return out, err
 }
 
-// ambiguous is the CodeConflict error for a path with several candidates.
+// ambiguous is the providers.CodeConflict error for a path with several candidates.
 func ambiguous(at string, matches []*drive.File) *providers.Error {
 	ids := make([]string, 0, min(len(matches), maxNamedIDs))
 	for _, f := range matches[:min(len(matches), maxNamedIDs)] {
@@ -273,7 +270,7 @@ func ambiguous(at string, matches []*drive.File) *providers.Error {
 		more = fmt.Sprintf(" and %d more", len(matches)-maxNamedIDs)
 	}
 	return &providers.Error{
-		Code: CodeConflict,
+		Code: providers.CodeConflict,
 		Message: fmt.Sprintf("google_drive: the path %s is ambiguous: %d items have that name (%s%s); use one of the ids instead",
 			at, len(matches), strings.Join(ids, ", "), more),
 		Err: ErrAmbiguous,

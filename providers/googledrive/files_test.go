@@ -383,7 +383,7 @@ func TestListFilesResolve(t *testing.T) {
 		{name: "id", folder: providers.FileRef{ID: "f2026"}, path: "/Reports/2026", ids: []string{"id:fsheet", "id:fa"}},
 		{name: "root alias id", folder: providers.FileRef{ID: "root"}, path: "/", ids: []string{"id:fbig", "id:dup2", "id:fReports", "id:dup1", "id:fREPORTS", "id:fdenied"}},
 		{name: "root real id", folder: providers.FileRef{ID: "0Aroot"}, path: "/", ids: []string{"id:fbig", "id:dup2", "id:fReports", "id:dup1", "id:fREPORTS", "id:fdenied"}},
-		{name: "a file and a folder of the same name", folder: providers.FileRef{Path: "/Dup"}, code: CodeConflict, msg: "id:dup2, id:dup1"},
+		{name: "a file and a folder of the same name", folder: providers.FileRef{Path: "/Dup"}, code: providers.CodeConflict, msg: "id:dup2, id:dup1"},
 		{name: "a file sibling does not block a folder path", folder: providers.FileRef{Path: "/Dup/x"}, code: providers.CodeNotFound, msg: "/Dup/x was not found"},
 		{name: "missing path", folder: providers.FileRef{Path: "/Reports/1999"}, code: providers.CodeNotFound, msg: "/Reports/1999 was not found"},
 		{name: "names compare exactly", folder: providers.FileRef{Path: "/reports"}, code: providers.CodeNotFound},
@@ -414,7 +414,7 @@ func TestListFilesResolve(t *testing.T) {
 				if !strings.Contains(pe.Message, tc.msg) {
 					t.Errorf("message %q does not contain %q", pe.Message, tc.msg)
 				}
-				if tc.code == CodeConflict && !errors.Is(err, ErrAmbiguous) {
+				if tc.code == providers.CodeConflict && !errors.Is(err, ErrAmbiguous) {
 					t.Errorf("a conflict is not ErrAmbiguous")
 				}
 				return
@@ -445,7 +445,7 @@ func TestListFilesAmbiguousLeaf(t *testing.T) {
 	c := openDrive(t, f, nil)
 	// Two folders named Dup: a path through them is ambiguous too.
 	_, err := c.ListFiles(context.Background(), providers.ListFilesRequest{Folder: providers.FileRef{Path: "/Dup/x"}, PageSize: 10})
-	pe := providertest.WantCode(t, err, CodeConflict)
+	pe := providertest.WantCode(t, err, providers.CodeConflict)
 	if !strings.Contains(pe.Message, "id:dup2, id:dup3") || !strings.Contains(pe.Message, "/Dup is ambiguous") {
 		t.Errorf("message = %q", pe.Message)
 	}
@@ -517,7 +517,7 @@ func TestStatFiles(t *testing.T) {
 		{code: providers.CodeNotFound},
 		{code: providers.CodeNotFound},
 		{code: providers.CodePermissionDenied},
-		{code: CodeConflict},
+		{code: providers.CodeConflict},
 		{code: providers.CodeNotFound},
 		{id: "id:fReports", path: "/Reports"},
 		{code: providers.CodeNotFound},
