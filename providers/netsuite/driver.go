@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -94,6 +95,17 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	default:
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "netsuite: unknown auth_mode %q", c.mode)
 	}
+	c.api = providers.API{
+		Provider: name,
+		Config:   cfg,
+		BaseURL:  c.baseURL,
+		Header:   http.Header{"Accept": {"application/json"}},
+		Auth:     c.auth,
+		Reauth:   providers.Unauthorized, // M2M only: TBA sends no run-time token
+		Error:    c.apiError,
+		// The guarded client's own cap (ErrBodyTooLarge) applies first.
+		MaxBody: 64 << 20,
+	}
 	return c, nil
 }
 
@@ -120,6 +132,7 @@ type conn struct {
 	key      any // *rsa.PrivateKey or *ecdsa.PrivateKey (M2M)
 	alg      jwt.SigningMethod
 	identity string // client, certificate and public-key hash: the M2M grant's cache identity
+	api      providers.API
 
 	// now, nonce and backoff are fields so tests can fix the signature and
 	// keep retries fast.
@@ -135,7 +148,9 @@ var spec = providers.Spec{
 	Name: "netsuite", Label: "NetSuite", Category: "api",
 	AuthKinds:    []string{"oauth1_tba", "oauth2_m2m"},
 	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
-	DocsNote:     "The verify query (SELECT id FROM currency) is a choice: any record the role can read would do. The host form (account id lowercased, _ to -) is inferred from Oracle URL patterns; base_url and token_url are configurable. Oracle does not publish error bodies for every case: 401 is reported as bad tokens, realm or clock, 403 as a role without REST Web Services.",
+	DocsNote: "The verify query (SELECT id FROM currency) is a choice: any record the role can read would do. The host form (account id lowercased, _ to -) is inferred from Oracle URL patterns; base_url and token_url are configurable. Oracle does not publish error bodies for every case: 401 is reported as bad tokens, realm or clock, 403 as a role without REST Web Services. " +
+		"Schema: the record types of the REST metadata catalog, all in one schema named \"records\" (kind object); columns from each record's JSON Schema, dataType its type with the format after a slash (string/date-time). SuiteQL table names mostly, not always, match record type names. " +
+		"Query and sample run SuiteQL (SELECT, or WITH ... SELECT), paged by limit and offset up to maxRows+1; SuiteQL leaves null values out of its items, so a column seen only in later rows is null in earlier ones.",
 	Fields: []providers.Field{
 		{Name: "account_id", Label: "Account ID", Type: providers.TypeString, Required: true, Target: true, Help: "1234567 or 1234567_SB1"},
 		{Name: "auth_mode", Label: "Authentication", Type: providers.TypeEnum, Enum: []string{"tba", "oauth2_m2m"}, Default: "tba"},

@@ -21,9 +21,9 @@ const name = "netsuite"
 var _ providers.Verifier = (*conn)(nil)
 
 // verifyQuery reads one row of a table every role with REST access can see.
-const verifyQuery = `{"q":"SELECT id FROM currency"}`
+const verifyQuery = "SELECT id FROM currency"
 
-// maxRetries caps the driver's own retries of 429 and 5xx.
+// maxRetries caps the driver's own retries of 429 and 5xx (TBA).
 const maxRetries = 3
 
 // Verify runs a one-row SuiteQL query
@@ -31,109 +31,70 @@ const maxRetries = 3
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	u, err := url.Parse(c.baseURL + "/services/rest/query/v1/suiteql?limit=1")
-	if err != nil {
-		return nil, providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: base_url is not usable")
-	}
-	var (
-		bearer, rejected string
-		resp             *http.Response
-		body             []byte
-	)
-	for attempt := 0; attempt < 2; attempt++ {
-		if c.mode == "oauth2_m2m" {
-			// A cached token the API refuses is replaced once.
-			if bearer, err = c.m2mToken(ctx, rejected); err != nil {
-				return nil, err
-			}
-		}
-		if resp, body, err = c.send(ctx, u, verifyQuery, bearer); err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusUnauthorized || bearer == "" {
-			break
-		}
-		rejected = bearer
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, c.apiError(resp, body, bearer)
-	}
-	var page struct {
-		Items []json.RawMessage `json:"items"`
-	}
-	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, providers.Wrap(providers.CodeProviderError, err, "netsuite: the SuiteQL response was not the expected JSON; check base_url")
+	if _, err := c.suiteql(ctx, &c.api, verifyQuery, 1, 0); err != nil {
+		return nil, err
 	}
 	return &providers.VerifyResult{Details: map[string]any{"account_id": c.account, "auth_mode": c.mode}}, nil
 }
 
-// send POSTs a JSON body to u and returns the answer with its body read. It
-// authenticates and retries 429 and 5xx itself, signing every attempt afresh:
-// NetSuite refuses a reused TBA nonce, and the shared client's own retries
-// resend the same headers. Those are switched off by giving the client a body
-// it cannot rewind.
-func (c *conn) send(ctx context.Context, u *url.URL, body, bearer string) (*http.Response, []byte, error) {
+// auth is the API's AuthFunc. TBA signs the final request (its method and
+// URL, query included) with a fresh nonce and timestamp and returns no
+// token: there is no run-time credential to redact and nothing to replace
+// on a 401. M2M sends a bearer token from the shared machinery, a new one
+// when the previous was rejected.
+func (c *conn) auth(ctx context.Context, r *http.Request, rejected string) (string, error) {
+	if c.mode == "oauth2_m2m" {
+		tok, err := c.m2mToken(ctx, rejected)
+		if err != nil {
+			return "", err
+		}
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return tok, nil
+	}
+	r.Header.Set("Authorization", c.tbaHeader(r.Method, r.URL))
+	// The shared client resends a request as it is when it retries a 429
+	// or 5xx, and NetSuite refuses a nonce it has seen: a body it cannot
+	// rewind stops that, and do retries with a new signature instead.
+	r.GetBody = nil
+	if r.Body == nil || r.Body == http.NoBody {
+		r.Body = io.NopCloser(strings.NewReader(""))
+	}
+	return "", nil
+}
+
+// do sends call through api and decodes the JSON answer into out. With TBA
+// it retries a 429 or 5xx itself (see auth), each attempt signed afresh, up
+// to maxRetries times, waiting Retry-After or a doubling backoff, and hands a
+// wait longer than half the time left straight to the caller.
+func (c *conn) do(ctx context.Context, api *providers.API, call providers.Call, out any) error {
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), io.NopCloser(strings.NewReader(body)))
-		if err != nil {
-			return nil, nil, providers.Wrap(providers.CodeInvalidConfig, err, "netsuite: base_url is not usable")
+		err := api.JSON(ctx, call, out)
+		var pe *providers.Error
+		if err == nil || c.mode != "tba" || attempt >= maxRetries || !errors.As(err, &pe) || !pe.Retryable {
+			return err
 		}
-		req.ContentLength = int64(len(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("Prefer", "transient")
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		} else {
-			req.Header.Set("Authorization", c.tbaHeader(http.MethodPost, u))
-		}
-		resp, data, err := c.cfg.Do(req, name)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !retryable(resp.StatusCode) || attempt >= maxRetries {
-			return resp, data, nil
-		}
-		wait := providers.RetryAfter(resp.Header, time.Now())
-		if resp.Header.Get("Retry-After") == "" {
+		wait := pe.RetryAfter
+		if wait <= 0 {
 			wait = c.backoff << attempt
 		}
 		if dl, ok := ctx.Deadline(); ok && wait > time.Until(dl)/2 {
-			// Like the shared client: leave the retry at least as long as
-			// the wait, and hand a long Retry-After to the caller now.
-			return resp, data, nil
+			return err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, nil, providers.Classify(name, ctx.Err())
+			return providers.Classify(name, ctx.Err())
 		case <-t.C:
 		}
 	}
 }
 
-// retryable is the shared client's rule: 429 and 5xx except 501 and 505.
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests ||
-		(status >= 500 && status <= 599 && status != http.StatusNotImplemented && status != http.StatusHTTPVersionNotSupported)
-}
-
-// apiError classifies a REST error. NetSuite answers
+// apiError is the API's Error: it classifies a REST error. NetSuite answers
 // {"title", "status", "o:errorDetails": [{"detail", "o:errorCode"}]}.
-func (c *conn) apiError(resp *http.Response, body []byte, bearer string) *providers.Error {
-	var eb struct {
-		Details []struct {
-			Detail string `json:"detail"`
-			Code   string `json:"o:errorCode"`
-		} `json:"o:errorDetails"`
-	}
-	_ = json.Unmarshal(body, &eb)
-	var detail, code string
-	if len(eb.Details) > 0 {
-		detail, code = c.redact(eb.Details[0].Detail, bearer), eb.Details[0].Code
-	}
-	e := providers.StatusError(name, resp, detail)
+func (c *conn) apiError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+	code, detail := errorOf(body)
+	e := providers.StatusError(name, resp, redact(detail))
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		if c.mode == "tba" {
@@ -142,12 +103,27 @@ func (c *conn) apiError(resp *http.Response, body []byte, bearer string) *provid
 			e.Message += "; the access token was refused: check the account id and that the integration's certificate mapping is active"
 		}
 	case resp.StatusCode == http.StatusForbidden:
-		e.Message += "; give the integration's role the REST Web Services permission and read access to the currency list"
+		e.Message += "; give the integration's role the REST Web Services permission and read access to the records asked for"
 	case strings.Contains(code, "LIMIT_EXCEEDED") || strings.Contains(code, "CONCURRENCY"):
 		e.Code, e.Retryable = providers.CodeRateLimited, true
 		e.Message = "netsuite: the account's concurrency limit is exhausted (" + code + "); try again shortly"
 	}
 	return e
+}
+
+// errorOf returns the code and detail of the first error detail of a REST
+// error body.
+func errorOf(body []byte) (code, detail string) {
+	var eb struct {
+		Details []struct {
+			Detail string `json:"detail"`
+			Code   string `json:"o:errorCode"`
+		} `json:"o:errorDetails"`
+	}
+	if json.Unmarshal(body, &eb) != nil || len(eb.Details) == 0 {
+		return "", ""
+	}
+	return eb.Details[0].Code, eb.Details[0].Detail
 }
 
 // m2mFlow is the OAuth 2.0 client-credentials grant with a JWT client

@@ -105,6 +105,7 @@ func TestTBAHeaderKnownVector(t *testing.T) {
 type fake struct {
 	t   *testing.T
 	srv *httptest.Server
+	mux *http.ServeMux
 
 	mu     sync.Mutex
 	nonces map[string]bool
@@ -114,11 +115,14 @@ type fake struct {
 	tokenCalls atomic.Int32
 	queryCalls atomic.Int32
 	query      func(w http.ResponseWriter, n int32) // answers the n-th checked query
+	// sql, when set, answers every checked SuiteQL request (any statement,
+	// limit and offset) instead of the verify query.
+	sql func(w http.ResponseWriter, r *http.Request, q string)
 }
 
 func newFake(t *testing.T) *fake {
-	f := &fake{t: t, nonces: map[string]bool{}, issued: map[string]bool{}}
 	mux := http.NewServeMux()
+	f := &fake{t: t, nonces: map[string]bool{}, issued: map[string]bool{}, mux: mux}
 	mux.HandleFunc("/services/rest/query/v1/suiteql", f.suiteql)
 	mux.HandleFunc("/services/rest/auth/oauth2/v1/token", f.token)
 	f.srv = httptest.NewServer(mux)
@@ -139,15 +143,21 @@ func (f *fake) suiteql(w http.ResponseWriter, r *http.Request) {
 	n := f.queryCalls.Add(1)
 	body, _ := io.ReadAll(r.Body)
 	var q map[string]string
-	if r.Method != http.MethodPost || r.URL.RawQuery != "limit=1" || r.Header.Get("Prefer") != "transient" ||
-		!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") ||
-		json.Unmarshal(body, &q) != nil || len(q) != 1 || q["q"] != "SELECT id FROM currency" {
+	if r.Method != http.MethodPost || r.Header.Get("Prefer") != "transient" ||
+		!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || r.Header.Get("Accept") != "application/json" ||
+		json.Unmarshal(body, &q) != nil || len(q) != 1 {
 		nsError(w, 400, "INVALID_PARAMETER", "unexpected request")
 		return
 	}
-	if err := f.checkAuth(r); err != nil {
-		f.t.Logf("auth refused: %v", err)
-		nsError(w, 401, "INVALID_LOGIN", "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at Setup > Users/Roles > User Management > View Login Audit Trail.")
+	if !f.authorized(w, r) {
+		return
+	}
+	if f.sql != nil {
+		f.sql(w, r, q["q"])
+		return
+	}
+	if r.URL.RawQuery != "limit=1" || q["q"] != "SELECT id FROM currency" {
+		nsError(w, 400, "INVALID_PARAMETER", "unexpected request")
 		return
 	}
 	if f.query != nil {
@@ -160,6 +170,17 @@ func (f *fake) suiteql(w http.ResponseWriter, r *http.Request) {
 func queryOK(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/vnd.oracle.resource+json; type=collection")
 	fmt.Fprint(w, `{"links":[],"count":1,"hasMore":true,"items":[{"links":[],"id":"1"}],"offset":0,"totalResults":4}`)
+}
+
+// authorized checks r's authentication, answering 401 as NetSuite does
+// when it fails.
+func (f *fake) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if err := f.checkAuth(r); err != nil {
+		f.t.Logf("auth refused: %v", err)
+		nsError(w, 401, "INVALID_LOGIN", "Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at Setup > Users/Roles > User Management > View Login Audit Trail.")
+		return false
+	}
+	return true
 }
 
 func (f *fake) checkAuth(r *http.Request) error {

@@ -1,0 +1,252 @@
+package netsuite
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+var (
+	_ providers.TableLister  = (*conn)(nil)
+	_ providers.ColumnLister = (*conn)(nil)
+)
+
+// schema is the one schema of a NetSuite connection: every record type of
+// the metadata catalog is a table in it (NetSuite has no namespace above the
+// record type), so the schema names what the tables are.
+const schema = "records"
+
+// catalogPath is the REST metadata catalog.
+const catalogPath = "/services/rest/record/v1/metadata-catalog"
+
+// describeConcurrency bounds the record schemas ListColumns reads at once
+// (NetSuite's concurrency pool is shared by the whole account).
+const describeConcurrency = 4
+
+// ListTables lists the record types of the metadata catalog
+// (GET /services/rest/record/v1/metadata-catalog), ordered by name.
+func (c *conn) ListTables(ctx context.Context, req providers.ListTablesRequest) (*providers.TableList, error) {
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
+	out := &providers.TableList{Tables: []providers.Table{}}
+	if req.Schema != "" && req.Schema != schema {
+		return out, nil
+	}
+	names, err := c.recordTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	search := strings.ToLower(req.Search)
+	for _, n := range names {
+		if search == "" || strings.Contains(strings.ToLower(n), search) || strings.Contains(schema, search) {
+			out.Tables = append(out.Tables, providers.Table{Schema: schema, Table: n, Spec: n, Kind: providers.TableKindObject})
+		}
+	}
+	return out, nil
+}
+
+// recordTypes are the record type names of the metadata catalog, sorted.
+func (c *conn) recordTypes(ctx context.Context) ([]string, error) {
+	var catalog struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := c.do(ctx, &c.api, providers.Call{Path: catalogPath, What: "the metadata catalog"}, &catalog); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, it := range catalog.Items {
+		if validName(it.Name) {
+			names = append(names, it.Name)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// ListColumns reads the JSON Schema of each requested record type
+// (GET metadata-catalog/{record} with Accept: application/schema+json), at
+// most four at a time. A record type the catalog does not have (404), or a
+// table outside the "records" schema, is absent from the result.
+func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest) (*providers.ColumnSets, error) {
+	ctx, cancel := c.cfg.WithTimeout(ctx)
+	defer cancel()
+	var refs []providers.TableRef
+	seen := map[providers.TableRef]bool{}
+	for _, ref := range req.Tables {
+		if ref.Schema == schema && validName(ref.Table) && !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref)
+		}
+	}
+	cols := make([][]providers.Column, len(refs))
+	err := forEach(ctx, len(refs), describeConcurrency, func(ctx context.Context, i int) error {
+		var err error
+		cols[i], err = c.recordColumns(ctx, refs[i].Table)
+		if providers.IsCode(err, providers.CodeNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, providers.Classify(name, err)
+	}
+	out := &providers.ColumnSets{Tables: make(map[providers.TableRef][]providers.Column, len(refs))}
+	for i, ref := range refs {
+		if cols[i] != nil {
+			out.Tables[ref] = cols[i]
+		}
+	}
+	return out, nil
+}
+
+// forEach calls fn for 0..n-1 with at most workers calls at once, and
+// returns the first error (after which no new call starts and ctx is
+// cancelled for the running ones).
+func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				stop(err)
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// recordColumns reads a record type's JSON Schema: its properties in order,
+// dataType the JSON type with its format after a slash (string/date-time),
+// nullable from "nullable" or, without it, from not being required, and
+// "id" the primary key.
+func (c *conn) recordColumns(ctx context.Context, record string) ([]providers.Column, error) {
+	var raw json.RawMessage
+	call := providers.Call{
+		Path:   catalogPath + "/" + record,
+		Header: http.Header{"Accept": {"application/schema+json"}},
+		What:   "the record type " + record,
+	}
+	if err := c.do(ctx, &c.api, call, &raw); err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Properties json.RawMessage `json:"properties"`
+		Required   []string        `json:"required"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Properties) == 0 {
+		return nil, providers.Errorf(providers.CodeProviderError, "netsuite: the schema of %s was not the JSON Schema expected", record)
+	}
+	keys, vals, err := orderedObject(doc.Properties)
+	if err != nil {
+		return nil, providers.Wrap(providers.CodeProviderError, err, "netsuite: the schema of %s was not the JSON Schema expected", record)
+	}
+	cols := make([]providers.Column, len(keys))
+	for i, k := range keys {
+		var p struct {
+			Type     json.RawMessage `json:"type"`
+			Format   string          `json:"format"`
+			Nullable *bool           `json:"nullable"`
+			Ref      string          `json:"$ref"`
+		}
+		_ = json.Unmarshal(vals[i], &p)
+		typ, nullType := schemaType(p.Type)
+		if typ == "" && p.Ref != "" {
+			typ = "object"
+		}
+		if p.Format != "" {
+			typ += "/" + p.Format
+		}
+		nullable := nullType || !slices.Contains(doc.Required, k)
+		if p.Nullable != nil {
+			nullable = *p.Nullable
+		}
+		cols[i] = providers.Column{Name: k, DataType: typ, Nullable: nullable, PrimaryKey: k == "id"}
+	}
+	return cols, nil
+}
+
+// schemaType reads a JSON Schema "type": a name, or a list of names of
+// which "null" makes the property nullable.
+func schemaType(raw json.RawMessage) (typ string, null bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return one, one == "null"
+	}
+	var many []string
+	_ = json.Unmarshal(raw, &many)
+	for _, t := range many {
+		if t == "null" {
+			null = true
+		} else if typ == "" {
+			typ = t
+		}
+	}
+	return typ, null
+}
+
+// orderedObject decodes a JSON object into its keys, in order, and their raw
+// values.
+func orderedObject(raw []byte) ([]string, []json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil, fmt.Errorf("not a JSON object")
+	}
+	var (
+		keys []string
+		vals []json.RawMessage
+	)
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		key, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, err
+		}
+		keys, vals = append(keys, key), append(vals, v)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, nil, fmt.Errorf("data after the object")
+	}
+	return keys, vals, nil
+}
+
+// validName reports whether s can be a record type or SuiteQL table name:
+// letters, digits and underscores (customer, customrecord_my_thing). It keeps
+// anything else out of a request path and out of generated SuiteQL.
+func validName(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
