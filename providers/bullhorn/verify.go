@@ -38,10 +38,8 @@ var _ providers.Verifier = (*conn)(nil)
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	k := &call{c: c, secrets: maps.Clone(c.cfg.Secrets)}
-	if k.secrets == nil {
-		k.secrets = map[string]string{}
-	}
+	k := &call{c: c, secrets: map[string]string{}}
+	maps.Copy(k.secrets, c.cfg.Secrets)
 	oauthURL, restURL, err := k.endpoints(ctx)
 	if err != nil {
 		return nil, err
@@ -57,8 +55,10 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			AuthStyle:    oauth2.AuthStyleInParams,
 		})
 		// The access token is cached by the shared machinery; one that the
-		// REST login refuses is replaced once.
-		login.Reauth = refused
+		// REST login refuses (auth_failed) is replaced once.
+		login.Reauth = func(resp *http.Response, body []byte) bool {
+			return login.Error(resp, body, func(s string) string { return s }).Code == providers.CodeAuthFailed
+		}
 	} else {
 		tok, err := k.passwordLogin(ctx, oauthURL)
 		if err != nil {
@@ -110,9 +110,6 @@ func (k *call) add(values ...string) {
 	}
 }
 
-// redact removes the call's secrets, in every encoded form, from s.
-func (k *call) redact(s string) string { return providers.Redact(s, k.secrets) }
-
 // api returns the request path of one step of the login chain, based at
 // base: it redacts the call's secrets and names the step in its errors.
 func (k *call) api(step, base string) providers.API {
@@ -158,41 +155,19 @@ func stripQuery(s string) string {
 	return u.String()
 }
 
-// errorBody is Bullhorn's error answer, or an OAuth one.
-type errorBody struct {
-	ErrorMessage     string `json:"errorMessage"`
-	Error            string `json:"error"`
-	ErrorDescription string `json:"error_description"`
-}
-
-func parseError(body []byte) errorBody {
-	var eb errorBody
-	_ = json.Unmarshal(body, &eb)
-	return eb
-}
-
-// oauthRefused reports an OAuth error refusing the client or the grant.
-func (eb errorBody) oauthRefused() bool {
-	switch eb.Error {
-	case "invalid_grant", "invalid_client", "unauthorized_client":
-		return true
-	}
-	return false
-}
-
-// refused reports an answer refusing the credentials sent: a 401, or an
-// OAuth refusal.
-func refused(resp *http.Response, body []byte) bool {
-	return resp.StatusCode == http.StatusUnauthorized || parseError(body).oauthRefused()
-}
-
 // stepError classifies a non-2xx answer of step; the detail is Bullhorn's
 // errorMessage (or the OAuth error), redacted.
 func stepError(step string) func(*http.Response, []byte, func(string) string) *providers.Error {
 	return func(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-		eb := parseError(body)
+		var eb struct {
+			ErrorMessage     string `json:"errorMessage"`
+			Error            string `json:"error"`
+			ErrorDescription string `json:"error_description"`
+		}
+		_ = json.Unmarshal(body, &eb)
 		oauthErr := strings.TrimSuffix(eb.Error+": "+eb.ErrorDescription, ": ")
-		if eb.oauthRefused() {
+		switch eb.Error {
+		case "invalid_grant", "invalid_client", "unauthorized_client":
 			return providers.Errorf(providers.CodeAuthFailed, "bullhorn: the %s refused the credentials (%s); check client_id and client_secret, or log in again",
 				step, redact(oauthErr))
 		}
@@ -294,7 +269,7 @@ func (k *call) passwordLogin(ctx context.Context, oauthURL string) (*oauth2.Toke
 	}
 	if e := loc.Query().Get("error"); e != "" {
 		return nil, providers.Errorf(providers.CodeAuthFailed, "bullhorn: the authorize step refused the login (%s); check client_id, api_username and redirect_uri",
-			k.redact(strings.TrimSpace(e+": "+loc.Query().Get("error_description"))))
+			providers.Redact(strings.TrimSpace(e+": "+loc.Query().Get("error_description")), k.secrets))
 	}
 	code := loc.Query().Get("code")
 	if code == "" {
