@@ -148,8 +148,10 @@ type StatFilesResult struct {
 }
 
 // FileStat describes one requested item. Err, when set, says why it could not
-// be described; its Code is CodeNotFound (absent, or outside the root) or
-// CodePermissionDenied, and Item is then zero.
+// be described, and Item is then zero. Its Code is CodeNotFound (absent, or
+// outside the root), CodePermissionDenied, or CodeConflict (a path that names
+// several items, such as two Drive folders of one name; the message names
+// their ids). A selection reports conflict as not_found with that message.
 type FileStat struct {
 	Item FileItem
 	Err  *Error
