@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -89,7 +88,7 @@ func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest
 		}
 	}
 	cols := make([][]providers.Column, len(refs))
-	err := forEach(ctx, len(refs), describeConcurrency, func(ctx context.Context, i int) error {
+	err := providers.ForEach(ctx, len(refs), describeConcurrency, func(ctx context.Context, i int) error {
 		var err error
 		cols[i], err = c.recordColumns(ctx, refs[i].Table)
 		if providers.IsCode(err, providers.CodeNotFound) {
@@ -107,31 +106,6 @@ func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest
 		}
 	}
 	return out, nil
-}
-
-// forEach calls fn for 0..n-1 with at most workers calls at once, and
-// returns the first error (after which no new call starts and ctx is
-// cancelled for the running ones).
-func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				stop(err)
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
 }
 
 // recordColumns reads a record type's JSON Schema: its properties in order,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -69,7 +68,7 @@ func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest
 		}
 	}
 	cols := make([][]providers.Column, len(refs))
-	err := forEach(ctx, len(refs), describeConcurrency, func(ctx context.Context, i int) error {
+	err := providers.ForEach(ctx, len(refs), describeConcurrency, func(ctx context.Context, i int) error {
 		d, err := c.describe(ctx, refs[i].Table)
 		if err != nil && !providers.IsCode(err, providers.CodeNotFound) {
 			return err
@@ -89,31 +88,6 @@ func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest
 		}
 	}
 	return out, nil
-}
-
-// forEach calls fn for 0..n-1 with at most workers calls at once, and
-// returns the first error (after which no new call starts and ctx is
-// cancelled for the running ones).
-func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	for i := 0; i < n && ctx.Err() == nil; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				stop(err)
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
 }
 
 func uniqueRefs(refs []providers.TableRef) []providers.TableRef {
