@@ -21,6 +21,7 @@ type call struct {
 	body   string
 	status int
 	save   string // remember the reply's "id" under this name
+	token  string // remember the reply's "nextPageToken" under this name
 }
 
 // upstreamAPI is the system the http_api connections point at: GET /health
@@ -142,36 +143,59 @@ func TestContract(t *testing.T) {
 		e := newEnv(t, db)
 		up := upstreamAPI(t)
 		e.literals[up.URL] = "<upstream>"
-		ids := map[string]string{"upstream": up.URL}
-		expand := func(s string) string {
-			for k, v := range ids {
-				s = strings.ReplaceAll(s, "{"+k+"}", v)
-			}
-			return s
-		}
-		for _, c := range scenario {
-			path, body := expand(c.path), expand(c.body)
-			r := e.do(c.user, c.method, path, body)
-			if r.Status != c.status {
-				t.Fatalf("%s %s %s: status %d, want %d\n%s", c.golden, c.method, path, r.Status, c.status, r.Body)
-			}
-			if c.save != "" {
-				id, _ := r.json(t)["id"].(string)
-				ids[c.save] = id
-				e.names[id] = "<conn:" + c.save + ">"
-			}
-			if c.golden != "" {
-				checkGolden(t, c.golden, e.golden(c.method, path, body, r))
-			}
-		}
+		e.run(scenario, map[string]string{"upstream": up.URL})
 	})
 }
+
+// run sends calls in order; {name} in a path or body is replaced by ids[name]
+// (the ids saved by earlier calls included).
+func (e *env) run(calls []call, ids map[string]string) {
+	t := e.t
+	t.Helper()
+	expand := func(s string) string {
+		for k, v := range ids {
+			s = strings.ReplaceAll(s, "{"+k+"}", v)
+		}
+		return s
+	}
+	for _, c := range calls {
+		path, body := expand(c.path), expand(c.body)
+		r := e.do(c.user, c.method, path, body)
+		if r.Status != c.status {
+			t.Fatalf("%s %s %s: status %d, want %d\n%s", c.golden, c.method, path, r.Status, c.status, r.Body)
+		}
+		if c.save != "" {
+			id, _ := r.json(t)["id"].(string)
+			ids[c.save] = id
+			e.names[id] = "<conn:" + c.save + ">"
+		}
+		if c.token != "" {
+			tok, _ := r.json(t)["nextPageToken"].(string)
+			if tok == "" {
+				t.Fatalf("%s: no nextPageToken to save", c.golden)
+			}
+			ids[c.token] = tok
+			e.literals[tok] = "<token:" + c.token + ">"
+		}
+		if c.golden != "" {
+			checkGolden(t, c.golden, e.golden(c.method, path, body, r))
+		}
+	}
+}
+
+// scenarios are every contract scenario, for the checks over all of them.
+func scenarios() [][]call { return [][]call{scenario, dataScenario, schemaScenario} }
 
 // TestGoldenFilesUsed fails on golden files no test writes any more.
 func TestGoldenFilesUsed(t *testing.T) {
 	used := map[string]bool{}
-	for _, c := range scenario {
-		used[c.golden+".golden"] = true
+	for _, calls := range scenarios() {
+		for _, c := range calls {
+			if c.golden != "" && used[c.golden+".golden"] {
+				t.Errorf("two calls write testdata/%s.golden", c.golden)
+			}
+			used[c.golden+".golden"] = true
+		}
 	}
 	entries, err := os.ReadDir("testdata")
 	if err != nil {

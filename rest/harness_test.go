@@ -245,6 +245,12 @@ func (e *env) normaliseJSON(v any, key string) any {
 		if key == "nextCursor" {
 			return "<cursor>"
 		}
+		if key == "nextPageToken" {
+			if n := e.normalise(x); n != x {
+				return n // a token a later call uses, by its name
+			}
+			return "<token>"
+		}
 		if timeRe.MatchString(x) {
 			return "<time>"
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -88,8 +89,8 @@ func ok(desc string, schema obj) obj {
 
 // errs lists error responses by status.
 func errs(statuses ...int) []any {
-	names := map[int]string{401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-		413: "PayloadTooLarge", 422: "ValidationError", 500: "InternalError"}
+	names := map[int]string{400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
+		413: "PayloadTooLarge", 422: "ValidationError", 429: "TooManyRequests", 500: "InternalError", 502: "BadGateway", 504: "GatewayTimeout"}
 	var out []any
 	for _, s := range statuses {
 		out = append(out, strconv.Itoa(s), response(names[s]))
@@ -112,6 +113,14 @@ var connectionID = o("$ref", "#/components/parameters/ConnectionId")
 
 func queryParam(name, desc string, schema obj) obj {
 	return o("name", name, "in", "query", "required", false, "description", desc, "schema", schema)
+}
+
+func requiredQueryParam(name, desc string, schema obj) obj {
+	return o("name", name, "in", "query", "required", true, "description", desc, "schema", schema)
+}
+
+func jsonBody(schema string) obj {
+	return o("required", true, "content", o("application/json", o("schema", ref(schema))))
 }
 
 // openAPIDocument is the OpenAPI 3.1 document of rest.Router.
@@ -180,6 +189,55 @@ func openAPIDocument() obj {
 			"get", op("getConnectionEditSettings", "connections", "Get what an edit form needs",
 				"The config and, for every secret field of the provider's spec, whether it is set. Secret values are never returned.",
 				[]any{connectionID}, nil, append([]any{"200", ok("The edit settings.", ref("EditSettings"))}, errs(401, 404, 422, 500)...)...),
+		),
+		"/connections/{connection_id}/files", o(
+			"get", op("listFiles", "files", "List files",
+				"One page of a folder below the connection's root (s3, sftp, google_drive, msft_sharepoint, dropbox, gmail_inbox). "+
+					"Items are folders and files; `id` is what a later call passes back as `path` or in `selectedItems`. "+
+					"Pass `nextPageToken` back as `pageToken` for the next page; a token used for another connection or path is 422.",
+				[]any{connectionID,
+					queryParam("path", "A `/`-separated path below the root (`/` is the root), or `id:<native id>` where the store has ids.", o("type", "string", "default", "/")),
+					queryParam("pageToken", "The nextPageToken of the previous page.", o("type", "string")),
+					queryParam("pageSize", "Items per page.", o("type", "integer", "minimum", 1, "maximum", resolvers.MaxFilesPageSize, "default", resolvers.DefaultFilesPageSize)),
+				}, nil, append([]any{"200", ok("One page.", ref("FilePage"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 504)...)...),
+		),
+		"/connections/{connection_id}/files/validate", o(
+			"post", op("validateFileSelection", "files", "Validate a file selection",
+				"Counts the selected files (folders recursively, never outside the root) against the server's limits. "+
+					"A selection past a limit, or naming something missing, is data (`valid: false` with `violations`), not an HTTP error.",
+				[]any{connectionID}, jsonBody("FileSelection"),
+				append([]any{"200", ok("What the selection holds.", ref("FileSelectionValidation"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 504)...)...),
+		),
+		"/connections/{connection_id}/schema/tables", o(
+			"get", op("listSchemaTables", "schema", "List tables",
+				"Tables, views, materialized views and foreign tables (salesforce: queryable objects; netsuite: record types). System schemas only with `includeSystem`.",
+				[]any{connectionID,
+					queryParam("includeSystem", "Include system schemas (pg_catalog, information_schema, sys, ...).", o("type", "boolean", "default", false)),
+					queryParam("include_system", "Alias of includeSystem.", o("type", "boolean", "default", false)),
+					queryParam("schema", "Only this schema.", o("type", "string")),
+					queryParam("search", "Case-insensitive substring of the table name.", o("type", "string")),
+				}, nil, append([]any{"200", ok("The tables.", ref("SchemaTableList"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 504)...)...),
+		),
+		"/connections/{connection_id}/schema/columns", o(
+			"get", op("listSchemaColumns", "schema", "List a table's columns",
+				"The columns in catalog order; an unknown table is 404.",
+				[]any{connectionID,
+					requiredQueryParam("schema", "The table's schema.", o("type", "string")),
+					requiredQueryParam("table", "The table's name.", o("type", "string")),
+				}, nil, append([]any{"200", ok("The columns.", ref("SchemaColumns"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 504)...)...),
+		),
+		"/connections/{connection_id}/schema/sample", o(
+			"post", op("sampleSchemaTable", "schema", "Sample a table",
+				"The first rows of a table, cut at `maxRows` (default 100, capped by the server) and a byte cap; `truncated` says more rows existed.",
+				[]any{connectionID}, jsonBody("SampleRequest"),
+				append([]any{"200", ok("The rows.", ref("SampleResult"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 504)...)...),
+		),
+		"/connections/{connection_id}/schema/query", o(
+			"post", op("querySchema", "schema", "Run a read-only query",
+				"Exactly one read-only statement, run in a read-only transaction with a statement timeout and always rolled back. "+
+					"Anything else is refused before it reaches the database (422 at `[\"body\",\"sql\"]`); an error the database raises is 400 `query_failed`.",
+				[]any{connectionID}, jsonBody("QueryRequest"),
+				append([]any{"200", ok("The rows.", ref("QueryResult"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 504)...)...),
 		),
 		"/providers", o(
 			"get", op("listProviders", "providers", "List providers",
@@ -306,12 +364,104 @@ func openAPIDocument() obj {
 				"role", o("type", "string", "enum", []string{"admin", "member"}), "tenant", ref("Tenant"))),
 		"Tenant", o("type", "object", "required", []string{"id", "name"},
 			"properties", o("id", o("type", "string", "format", "uuid"), "name", o("type", "string"))),
+		"FilePage", o("type", "object", "required", []string{"items", "nextPageToken", "path"},
+			"properties", o(
+				"items", o("type", "array", "items", ref("FileItem")),
+				"nextPageToken", nullable("string", "Pass back as pageToken for the next page; null on the last page."),
+				"path", str("The folder listed."),
+			)),
+		"FileItem", o("type", "object", "required", []string{"id", "kind", "mimeType", "modifiedAt", "name", "path", "size"},
+			"properties", o(
+				"id", str("What a later call passes back as path or in selectedItems to reach this item."),
+				"kind", o("type", "string", "enum", enumOf(model.AllFileKind)),
+				"mimeType", nullable("string", "From the store, else from the extension; null for folders."),
+				"modifiedAt", o("type", []string{"string", "null"}, "format", "date-time", "description", "null where the store has none."),
+				"name", o("type", "string"),
+				"path", str("Slash path below the connection's root (folders without a trailing slash)."),
+				"size", o("type", []string{"integer", "null"}, "description", "Bytes; null for folders."),
+			)),
+		"FileSelection", o("type", "object", "required", []string{"selectedItems"}, "additionalProperties", false,
+			"properties", o(
+				"selectedItems", o("type", "array", "items", o("type", "string"), "minItems", 1, "maxItems", resolvers.MaxSelectedItems,
+					"description", "Paths or ids of files and folders."),
+			)),
+		"FileSelectionValidation", o("type", "object", "required", []string{"valid", "violations", "totalItems", "totalBytes", "maxDepth"},
+			"properties", o(
+				"valid", o("type", "boolean", "description", "True when there are no violations."),
+				"violations", o("type", "array", "items", ref("FileViolation")),
+				"totalItems", o("type", "integer", "description", "Files counted (folders count recursively)."),
+				"totalBytes", o("type", "integer", "description", "Their sizes."),
+				"maxDepth", o("type", "integer", "description", "The deepest file's depth below its selected item (a selected file is 0)."),
+			)),
+		"FileViolation", o("type", "object", "required", []string{"item", "code", "message"},
+			"properties", o(
+				"item", str("The selected item."),
+				"code", o("type", "string", "enum", []string{"not_found", "permission_denied", "outside_root", "too_many_items", "too_deep", "timeout"}),
+				"message", o("type", "string"),
+			)),
+		"SchemaTableList", o("type", "object", "required", []string{"tables"},
+			"properties", o("tables", o("type", "array", "items", ref("SchemaTable")))),
+		"SchemaTable", o("type", "object", "required", []string{"schema", "table", "normalizedName", "spec", "kind"},
+			"properties", o(
+				"schema", o("type", "string"),
+				"table", o("type", "string"),
+				"normalizedName", str("Lowercase, runs of other characters turned into `_` (`Order Lines` -> `order_lines`)."),
+				"spec", str("The qualified, correctly quoted reference to use in a query (`public.orders`, `\"Sales\".\"Order Lines\"`, `[dbo].[Orders]`)."),
+				"kind", o("type", "string", "enum", enumOf(model.AllTableKind)),
+			)),
+		"SchemaColumns", o("type", "object", "required", []string{"schema", "table", "columns"},
+			"properties", o("schema", o("type", "string"), "table", o("type", "string"), "columns", o("type", "array", "items", ref("SchemaColumn")))),
+		"SchemaColumn", o("type", "object", "required", []string{"name", "normalizedName", "dataType", "nullable", "primaryKey"},
+			"properties", o(
+				"name", o("type", "string"),
+				"normalizedName", o("type", "string"),
+				"dataType", str("As the database spells it (`integer`, `numeric(10,2)`, `character varying(255)`)."),
+				"nullable", o("type", "boolean"),
+				"primaryKey", o("type", "boolean", "description", "True for every column of the primary key."),
+			)),
+		"SampleRequest", o("type", "object", "required", []string{"schema", "table"}, "additionalProperties", false,
+			"properties", o(
+				"schema", o("type", "string"),
+				"table", o("type", "string"),
+				"maxRows", o("type", []string{"integer", "null"}, "minimum", 1, "description", "Default 100; the server's cap bounds it."),
+			)),
+		"SampleResult", o("type", "object", "required", []string{"schema", "table", "columns", "rows", "rowCount", "maxRows", "truncated"},
+			"properties", o(
+				"schema", o("type", "string"),
+				"table", o("type", "string"),
+				"columns", o("type", "array", "items", ref("SchemaColumn")),
+				"rows", o("type", "array", "items", ref("Row")),
+				"rowCount", o("type", "integer"),
+				"maxRows", o("type", "integer", "description", "The limit applied."),
+				"truncated", o("type", "boolean", "description", "True when more rows existed than were returned."),
+			)),
+		"QueryRequest", o("type", "object", "required", []string{"sql"}, "additionalProperties", false,
+			"properties", o(
+				"sql", o("type", "string", "minLength", 1, "maxLength", resolvers.MaxSQLLength, "description", "Exactly one read-only statement."),
+				"maxRows", o("type", []string{"integer", "null"}, "minimum", 1, "description", "Default 1000; the server's cap bounds it."),
+			)),
+		"QueryResult", o("type", "object", "required", []string{"columns", "rows", "rowCount", "maxRows", "truncated", "queryHash", "tableRefs"},
+			"properties", o(
+				"columns", o("type", "array", "items", o("type", "string"), "description", "Column names in result order."),
+				"rows", o("type", "array", "items", ref("Row")),
+				"rowCount", o("type", "integer"),
+				"maxRows", o("type", "integer", "description", "The limit applied."),
+				"truncated", o("type", "boolean", "description", "True when more rows existed than were returned."),
+				"queryHash", str("Hex SHA-256 of the statement, trimmed, with white space outside literals collapsed."),
+				"tableRefs", o("type", "array", "items", ref("TableRef"), "description", "Every real table or view the statement reads."),
+			)),
+		"TableRef", o("type", "object", "required", []string{"schema", "table"},
+			"properties", o("schema", o("type", "string"), "table", o("type", "string"))),
+		"Row", o("type", "object", "additionalProperties", true,
+			"description", "One row: the columns in result order with their values. Integers beyond +-2^53 and decimals are strings, "+
+				"timestamps RFC 3339, bytes base64, json as JSON, arrays as arrays."),
 		"Provider", o("type", "string", "enum", enumOf(model.AllProvider)),
 		"Visibility", o("type", "string", "enum", enumOf(model.AllVisibility), "description", "private: the creator (and tenant admins); global: the whole tenant."),
 		"Error", o("type", "object", "required", []string{"detail"},
 			"properties", o("detail", str("Human message, without internals."),
 				"code", o("type", "string", "enum", []string{"not_found", "forbidden", "conflict", "connection_disabled", "unsupported_operation",
-					"provider_error", "provider_timeout", "rate_limited", "request_too_large", "internal"}))),
+					"query_failed", "auth_failed", "permission_denied", "unreachable", "tls_error", "blocked_address", "invalid_config",
+					"provider_error", "timeout", "rate_limited", "request_too_large", "internal"}))),
 		"HTTPValidationError", o("type", "object", "required", []string{"detail"},
 			"properties", o("detail", o("type", "array", "items", ref("ValidationError")))),
 		"ValidationError", o("type", "object", "required", []string{"loc", "msg", "type"},
@@ -319,7 +469,7 @@ func openAPIDocument() obj {
 			"properties", o(
 				"loc", o("type", "array", "items", o("type", []string{"string", "integer"}), "description", "path, query or body, then the field (a JSON decode error gives the character position)."),
 				"msg", o("type", "string"),
-				"type", o("type", "string", "description", "missing, string_type, string_too_short, string_too_long, string_pattern_mismatch, int_parsing, int_type, int_from_float, list_type, greater_than_equal, less_than_equal, enum, uuid_parsing, dict_type, bool_parsing, bool_type, json_invalid, extra_forbidden, value_error"),
+				"type", o("type", "string", "description", "missing, string_type, string_too_short, string_too_long, string_pattern_mismatch, int_parsing, int_type, int_from_float, list_type, too_short, too_long, greater_than_equal, less_than_equal, enum, uuid_parsing, dict_type, bool_parsing, bool_type, json_invalid, extra_forbidden, value_error"),
 			)),
 	)
 
@@ -329,11 +479,19 @@ func openAPIDocument() obj {
 	responses := o(
 		"Unauthorized", o("description", "Missing or unknown token.", "content", o("application/json", o("schema", ref("Error"), "example", json.RawMessage(`{"detail":"Not authenticated"}`)))),
 		"Forbidden", errResp("Only the connection's creator or a tenant admin may change it.", `{"detail":"Only the connection's creator or a tenant admin can change it","code":"forbidden"}`),
-		"NotFound", errResp("No such connection visible to the caller.", `{"detail":"Connection not found","code":"not_found"}`),
-		"Conflict", errResp("Slug taken, a concurrent change, or the connection is disabled.", `{"detail":"The connection is disabled; reactivate it first","code":"connection_disabled"}`),
+		"BadRequest", errResp("The provider cannot do that (`unsupported_operation`), or the database refused the statement (`query_failed`, with its message).",
+			`{"detail":"s3 connections do not support schema browsing","code":"unsupported_operation"}`),
+		"NotFound", errResp("No such connection visible to the caller; for files and schema calls also no such path or table.", `{"detail":"Connection not found","code":"not_found"}`),
+		"Conflict", errResp("Slug taken, a concurrent change, the connection is disabled, or (google_drive) a path two items share.", `{"detail":"The connection is disabled; reactivate it first","code":"connection_disabled"}`),
 		"PayloadTooLarge", errResp("The body is over the server's limit (JUNCTION_MAX_BODY_BYTES).", `{"detail":"Request body too large: the limit is 1048576 bytes","code":"request_too_large"}`),
 		"ValidationError", o("description", "Every problem of the request, pydantic-shaped.", "content", o("application/json", o("schema", ref("HTTPValidationError"),
 			"example", json.RawMessage(`{"detail":[{"loc":["body","name"],"msg":"String should have at least 1 character","type":"string_too_short"}]}`)))),
+		"TooManyRequests", o("description", "The provider rate-limited Junction.",
+			"headers", o("Retry-After", o("description", "Seconds to wait, when the provider said.", "schema", o("type", "integer"))),
+			"content", o("application/json", o("schema", ref("Error"), "example", json.RawMessage(`{"detail":"klaviyo: rate limited","code":"rate_limited"}`)))),
+		"BadGateway", errResp("The provider failed; the code says how (auth_failed, permission_denied, unreachable, tls_error, blocked_address, invalid_config, provider_error).",
+			`{"detail":"s3: the access key was refused (InvalidAccessKeyId)","code":"auth_failed"}`),
+		"GatewayTimeout", errResp("The provider did not answer in time.", `{"detail":"postgres: the statement timed out","code":"timeout"}`),
 		"InternalError", errResp("Something failed on the server; the log has the details under the X-Request-Id.", `{"detail":"Internal server error","code":"internal"}`),
 	)
 
@@ -346,6 +504,8 @@ func openAPIDocument() obj {
 		"security", []any{o("bearerAuth", []string{}), o("sessionCookie", []string{})},
 		"tags", []any{
 			o("name", "connections", "description", "Stored connections to external systems."),
+			o("name", "files", "description", "Browsing a file store connection and validating a selection."),
+			o("name", "schema", "description", "Browsing a database connection's catalog, sampling tables and running read-only queries."),
 			o("name", "providers", "description", "The external systems Junction can connect to."),
 			o("name", "account", "description", "The caller."),
 			o("name", "meta", "description", "This API's description."),
@@ -456,9 +616,10 @@ func sortedKeys(m map[string]bool) []string {
 func TestOpenAPIListsEveryStatus(t *testing.T) {
 	d := loadDocument(t)
 	router := testRouter()
-	for _, c := range scenario {
+	placeholder := regexp.MustCompile(`\{[a-z0-9_]+\}`)
+	for _, c := range slices.Concat(scenarios()...) {
 		path, _, _ := strings.Cut(c.path, "?")
-		path = strings.NewReplacer("{pg}", missingUUID, "{api}", missingUUID, "{bob_pg}", missingUUID).Replace(path)
+		path = placeholder.ReplaceAllString(path, missingUUID)
 		rctx := chi.NewRouteContext()
 		if !router.Match(rctx, c.method, path) {
 			continue // 404 and 405 for unrouted requests

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -29,7 +31,42 @@ const (
 	msgIntParsing  = "Input should be a valid integer, unable to parse string as an integer"
 	msgJSONInvalid = "JSON decode error"
 	msgUUIDParsing = "Input should be a valid UUID, "
+	msgListType    = "Input should be a valid list"
+	msgIntType     = "Input should be a valid integer"
+	msgIntFloat    = "Input should be a valid integer, got a number with a fractional part"
 )
+
+// pydantic v2's messages for the constraint errors the parser reports.
+func msgGreaterEqual(n int) string {
+	return fmt.Sprintf("Input should be greater than or equal to %d", n)
+}
+
+func msgLessEqual(n int) string {
+	return fmt.Sprintf("Input should be less than or equal to %d", n)
+}
+
+func msgStringTooShort(n int) string {
+	return fmt.Sprintf("String should have at least %d character%s", n, plural(n))
+}
+
+func msgStringTooLong(n int) string {
+	return fmt.Sprintf("String should have at most %d character%s", n, plural(n))
+}
+
+func msgListTooShort(n, got int) string {
+	return fmt.Sprintf("List should have at least %d item%s after validation, not %d", n, plural(n), got)
+}
+
+func msgListTooLong(n, got int) string {
+	return fmt.Sprintf("List should have at most %d item%s after validation, not %d", n, plural(n), got)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
 
 // problems collects the validation problems of one request, with full
 // locations ("path", "query" or "body" first), in the order found.
@@ -79,6 +116,20 @@ func (p *problems) err(order []string) error {
 		return af - bf
 	})
 	return &resolvers.Error{Code: resolvers.CodeValidation, Message: "Request validation failed", Fields: list}
+}
+
+// between records pydantic's ge/le problem at loc when n is outside
+// lo..hi, and reports whether n is inside.
+func (p *problems) between(n, lo, hi int, loc ...any) bool {
+	switch {
+	case n < lo:
+		p.add("greater_than_equal", msgGreaterEqual(lo), loc...)
+	case n > hi:
+		p.add("less_than_equal", msgLessEqual(hi), loc...)
+	default:
+		return true
+	}
+	return false
 }
 
 // merge adds the resolver's validation problems (relocated by loc) that do
@@ -264,6 +315,95 @@ func (o *object) optBool(key string, p *problems) graphql.Omittable[*bool] {
 	return graphql.Omittable[*bool]{}
 }
 
+// optInt reads an Optional[int] field with pydantic's lax coercions from
+// JSON: integers, floats without a fractional part, numeric strings and
+// booleans. Absent and null are nil.
+func (o *object) optInt(key string, p *problems) *int {
+	v, ok := o.values[key]
+	if !ok || v == nil {
+		return nil
+	}
+	n, typ := laxInt(v)
+	switch typ {
+	case "":
+		return &n
+	case "int_parsing":
+		p.add(typ, msgIntParsing, "body", key)
+	case "int_from_float":
+		p.add(typ, msgIntFloat, "body", key)
+	default:
+		p.add(typ, msgIntType, "body", key)
+	}
+	return nil
+}
+
+func laxInt(v any) (int, string) {
+	switch x := v.(type) {
+	case bool:
+		if x {
+			return 1, ""
+		}
+		return 0, ""
+	case json.Number:
+		if n, ok := intString(x.String()); ok && !strings.ContainsAny(x.String(), "eE") {
+			return n, ""
+		}
+		f, err := x.Float64()
+		if err != nil && !math.IsInf(f, 0) {
+			return 0, "int_parsing"
+		}
+		switch {
+		case f != math.Trunc(f):
+			return 0, "int_from_float"
+		case f >= math.MaxInt64:
+			return math.MaxInt, ""
+		case f <= math.MinInt64:
+			return math.MinInt, ""
+		}
+		return int(f), ""
+	case string:
+		if n, ok := intString(x); ok {
+			return n, ""
+		}
+		return 0, "int_parsing"
+	}
+	return 0, "int_type"
+}
+
+// stringList reads a required list[str] field, with min and max items
+// (pydantic reports a list that is too long alone, and too short only when
+// its items are valid).
+func (o *object) stringList(key string, minItems, maxItems int, p *problems) []string {
+	v, ok := o.values[key]
+	if !ok {
+		p.add("missing", msgMissing, "body", key)
+		return nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		p.add("list_type", msgListType, "body", key)
+		return nil
+	}
+	if len(l) > maxItems {
+		p.add("too_long", msgListTooLong(maxItems, len(l)), "body", key)
+		return nil
+	}
+	out := make([]string, len(l))
+	bad := false
+	for i, e := range l {
+		s, ok := e.(string)
+		if !ok {
+			p.add("string_type", msgStringType, "body", key, i)
+			bad = true
+		}
+		out[i] = s
+	}
+	if !bad && len(l) < minItems {
+		p.add("too_short", msgListTooShort(minItems, len(l)), "body", key)
+	}
+	return out
+}
+
 func laxBool(v any) (bool, string) {
 	switch x := v.(type) {
 	case bool:
@@ -394,6 +534,80 @@ func parseTest(o *object, p *problems) model.TestConnectionInput {
 	return in
 }
 
+// validateFields are ValidateFileSelection's body fields in the model's order.
+var validateFields = []string{"selectedItems"}
+
+// parseSelection reads POST .../files/validate: 1 to MaxSelectedItems paths
+// or ids.
+func parseSelection(o *object, p *problems) []string {
+	if o == nil {
+		return nil
+	}
+	selected := o.stringList("selectedItems", 1, resolvers.MaxSelectedItems, p)
+	o.forbidExtra(validateFields, p)
+	return selected
+}
+
+// sampleFields are SampleTable's body fields in the model's order.
+var sampleFields = []string{"schema", "table", "maxRows"}
+
+type sampleRequest struct {
+	schema, table string
+	maxRows       *int
+}
+
+// parseSample reads POST .../schema/sample.
+func parseSample(o *object, p *problems) sampleRequest {
+	var sr sampleRequest
+	if o == nil {
+		return sr
+	}
+	sr.schema = o.requiredString("schema", p)
+	sr.table = o.requiredString("table", p)
+	sr.maxRows = o.maxRows(p)
+	o.forbidExtra(sampleFields, p)
+	return sr
+}
+
+// queryFields are RunQuery's body fields in the model's order.
+var queryFields = []string{"sql", "maxRows"}
+
+type queryRequest struct {
+	sql     string
+	maxRows *int
+}
+
+// parseQuery reads POST .../schema/query: sql is 1 to MaxSQLLength
+// characters (Python's len: code points).
+func parseQuery(o *object, p *problems) queryRequest {
+	var qr queryRequest
+	if o == nil {
+		return qr
+	}
+	qr.sql = o.requiredString("sql", p)
+	if !p.covers([]any{"body", "sql"}) {
+		switch n := utf8.RuneCountInString(qr.sql); {
+		case n < 1:
+			p.add("string_too_short", msgStringTooShort(1), "body", "sql")
+		case n > resolvers.MaxSQLLength:
+			p.add("string_too_long", msgStringTooLong(resolvers.MaxSQLLength), "body", "sql")
+		}
+	}
+	qr.maxRows = o.maxRows(p)
+	o.forbidExtra(queryFields, p)
+	return qr
+}
+
+// maxRows reads the optional maxRows of a sample or query: an int >= 1, or
+// absent or null for the endpoint's default (the server's cap bounds it).
+func (o *object) maxRows(p *problems) *int {
+	n := o.optInt("maxRows", p)
+	if n != nil && !p.between(*n, 1, math.MaxInt, "body", "maxRows") {
+		return nil
+	}
+	return n
+}
+
 // query reads the query string; the last of repeated values wins, as in
 // Starlette. Each value remembers the name it came by (an alias).
 type query struct {
@@ -417,24 +631,66 @@ func (q query) int(name string, p *problems) *int {
 	if !ok {
 		return nil
 	}
-	s := strings.TrimSpace(raw)
+	n, ok := intString(raw)
+	if !ok {
+		p.add("int_parsing", msgIntParsing, "query", name)
+		return nil
+	}
+	return &n
+}
+
+// intString parses s as pydantic's lax int does: surrounding whitespace, a
+// sign and a ".0" fraction are accepted. A number too large for an int is
+// clamped: out of range for us is out of range for every bound.
+func intString(s string) (int, bool) {
+	s = strings.TrimSpace(s)
 	if whole, frac, found := strings.Cut(s, "."); found && strings.Trim(frac, "0") == "" {
 		s = whole
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			// Out of range for us is out of range for every bound.
-			n = int(^uint(0) >> 1)
 			if strings.HasPrefix(s, "-") {
-				n = -n - 1
+				return math.MinInt, true
 			}
-			return &n
+			return math.MaxInt, true
 		}
-		p.add("int_parsing", msgIntParsing, "query", name)
+		return 0, false
+	}
+	return n, true
+}
+
+// bool parses a bool query parameter given by the first of names present
+// the way pydantic does (true/false, 1/0, yes/no, on/off, t/f, y/n, any
+// case); a problem is reported under the name it came by.
+func (q query) bool(p *problems, names ...string) *bool {
+	raw, name, ok := q.first(names...)
+	if !ok {
 		return nil
 	}
-	return &n
+	b, typ := laxBool(raw)
+	if typ != "" {
+		p.add(typ, msgBoolParsing, "query", name)
+		return nil
+	}
+	return &b
+}
+
+// optStr returns a str query parameter, nil when absent.
+func (q query) optStr(name string) *string {
+	if v, _, ok := q.first(name); ok {
+		return &v
+	}
+	return nil
+}
+
+// requiredStr returns a required str query parameter, or records missing.
+func (q query) requiredStr(name string, p *problems) string {
+	v, _, ok := q.first(name)
+	if !ok {
+		p.add("missing", msgMissing, "query", name)
+	}
+	return v
 }
 
 // Aliases accepted for the list's sort and order parameters, canonical first.

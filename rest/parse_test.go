@@ -1,6 +1,9 @@
 package rest
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/junctionhq/junction/graph/model"
 	"github.com/junctionhq/junction/resolvers"
 )
 
@@ -105,7 +109,8 @@ func TestObjectKeysKeepOrder(t *testing.T) {
 }
 
 func FuzzReadBody(f *testing.F) {
-	for _, s := range []string{`{}`, `{"name": "x", "provider": "postgres", "config": {"port": 5432}}`, `[`, `{"a":`, "\xff"} {
+	for _, s := range []string{`{}`, `{"name": "x", "provider": "postgres", "config": {"port": 5432}}`, `[`, `{"a":`, "\xff",
+		`{"selectedItems": ["a", 1]}`, `{"schema": "s", "table": "t", "maxRows": 1e3}`, `{"sql": "SELECT 1", "maxRows": "2"}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -127,6 +132,9 @@ func FuzzReadBody(f *testing.F) {
 			_ = in
 			parseUpdate(o, &p)
 			parseTest(o, &p)
+			parseSelection(o, &p)
+			parseSample(o, &p)
+			parseQuery(o, &p)
 		}
 	})
 }
@@ -162,5 +170,97 @@ func TestQueryInt(t *testing.T) {
 	}
 	if got := q.int("h", &p); got == nil || *got < 1000 {
 		t.Errorf("a huge integer is not a parsing error but out of every range: %v", got)
+	}
+}
+
+func TestLaxInt(t *testing.T) {
+	for in, want := range map[string]int{`5`: 5, `5.0`: 5, `1e3`: 1000, `"7"`: 7, `" 8 "`: 8, `"9.0"`: 9, `true`: 1, `false`: 0, `-2`: -2,
+		`99999999999999999999`: math.MaxInt, `-1e300`: math.MinInt} {
+		if got, typ := laxInt(decode(t, in)); got != want || typ != "" {
+			t.Errorf("laxInt(%s) = %d %q, want %d", in, got, typ, want)
+		}
+	}
+	for in, want := range map[string]string{`1.5`: "int_from_float", `"1.5"`: "int_parsing", `"ten"`: "int_parsing", `""`: "int_parsing",
+		`[1]`: "int_type", `{}`: "int_type"} {
+		if _, typ := laxInt(decode(t, in)); typ != want {
+			t.Errorf("laxInt(%s) type %q, want %q", in, typ, want)
+		}
+	}
+}
+
+func decode(t *testing.T, s string) any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestStringList: pydantic reports a list that is too long alone, bad items
+// each at their index, and a list that is too short only when its items are
+// valid.
+func TestStringList(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string // "type@loc"
+	}{
+		{`{"l": ["a", "b"]}`, nil},
+		{`{}`, []string{"missing@[body l]"}},
+		{`{"l": null}`, []string{"list_type@[body l]"}},
+		{`{"l": "a"}`, []string{"list_type@[body l]"}},
+		{`{"l": []}`, []string{"too_short@[body l]"}},
+		{`{"l": [1, "a", null]}`, []string{"string_type@[body l 0]", "string_type@[body l 2]"}},
+		{`{"l": ["a", "b", 3, 4]}`, []string{"too_long@[body l]"}},
+	}
+	for _, tt := range tests {
+		var p problems
+		o, _ := readBody(httptest.NewRequest("POST", "/", strings.NewReader(tt.in)), &p)
+		o.stringList("l", 1, 3, &p)
+		var got []string
+		for _, e := range p.list {
+			got = append(got, fmt.Sprintf("%s@%v", e.Type, e.Loc))
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	var p problems
+	o, _ := readBody(httptest.NewRequest("POST", "/", strings.NewReader(`{"l": ["a", "b", 3, 4]}`)), &p)
+	o.stringList("l", 1, 3, &p)
+	if p.list[0].Msg != "List should have at most 3 items after validation, not 4" {
+		t.Errorf("too_long message %q", p.list[0].Msg)
+	}
+}
+
+func TestQueryBool(t *testing.T) {
+	q := query{values: map[string][]string{"include_system": {"maybe"}, "b": {"On"}}}
+	var p problems
+	if got := q.bool(&p, "includeSystem", "include_system"); got != nil {
+		t.Errorf("bool = %v, want nil", *got)
+	}
+	if len(p.list) != 1 || !reflect.DeepEqual(p.list[0].Loc, []any{"query", "include_system"}) || p.list[0].Msg != msgBoolParsing {
+		t.Errorf("problems %v: the problem belongs to the name the value came by", p.list)
+	}
+	if got := q.bool(&p, "b"); got == nil || !*got {
+		t.Errorf("bool(On) = %v", got)
+	}
+	if got := q.bool(&p, "absent"); got != nil {
+		t.Errorf("absent = %v", *got)
+	}
+}
+
+// TestWriteJSONRows: rows keep their column order and duplicate names, and
+// nothing is HTML-escaped in values.
+func TestWriteJSONRows(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteJSON(rec, 200, &model.QueryResult{Columns: []string{"z", "a", "a"}, Rows: []*model.Row{
+		{Columns: []string{"z", "a", "a"}, Values: []json.RawMessage{json.RawMessage(`"<b>&"`), json.RawMessage(`1`), nil}},
+	}, TableRefs: []*model.TableRef{}})
+	want := `{"columns":["z","a","a"],"rows":[{"z":"<b>&","a":1,"a":null}],"rowCount":0,"maxRows":0,"truncated":false,"queryHash":"","tableRefs":[]}` + "\n"
+	if rec.Body.String() != want {
+		t.Errorf("got  %s\nwant %s", rec.Body, want)
 	}
 }
