@@ -32,6 +32,9 @@ const (
 	CodeProviderTimeout Code = "timeout"
 	CodeRateLimited     Code = "rate_limited"
 	CodeInternal        Code = "internal"
+	// CodeUnavailable: the database cannot be reached right now (503 with
+	// Retry-After); the request may be retried as it was.
+	CodeUnavailable Code = "unavailable"
 	// CodeQueryFailed is an error the database raised while running a
 	// statement; the message is the database's own (redacted).
 	CodeQueryFailed Code = "query_failed"
@@ -131,6 +134,11 @@ func AsError(err error) (e *Error, internal bool) {
 			return errorf(Code(pe.Code), "%s", pe.Message), false
 		}
 		return errorf(CodeProviderError, "%s", pe.Message), false
+	}
+	if store.IsUnavailable(err) {
+		e := errorf(CodeUnavailable, "Database unavailable: retry in a few seconds")
+		e.RetryAfter = 5 * time.Second
+		return e, false
 	}
 	return errorf(CodeInternal, "Internal server error"), true
 }
