@@ -76,6 +76,7 @@ var statusOf = map[resolvers.Code]int{
 	resolvers.CodeProviderTimeout:  http.StatusGatewayTimeout,
 	resolvers.CodeRateLimited:      http.StatusTooManyRequests,
 	resolvers.CodeInternal:         http.StatusInternalServerError,
+	resolvers.CodeUnavailable:      http.StatusServiceUnavailable,
 	resolvers.CodeQueryFailed:      http.StatusBadRequest,
 	resolvers.CodeAuthFailed:       http.StatusBadGateway,
 	resolvers.CodePermissionDenied: http.StatusBadGateway,
