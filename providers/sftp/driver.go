@@ -3,6 +3,7 @@ package sftp
 
 import (
 	"context"
+	"sync"
 
 	"golang.org/x/crypto/ssh"
 
@@ -37,19 +38,36 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	return &conn{cfg: cfg, addr: addr, auth: auth, pins: pins}, nil
+	return &conn{cfg: cfg, addr: addr, auth: auth, pins: pins, dialing: make(chan struct{}, 1)}, nil
 }
 
-// conn is one opened sftp connection.
+// conn is one opened sftp connection. File calls share one SSH session,
+// dialed on first use and again when it dies; Verify always logs in afresh.
 type conn struct {
 	cfg  providers.Config
 	addr string
 	auth []ssh.AuthMethod
 	pins pins
+
+	// dialing is held (one slot) by the caller dialing the shared session.
+	dialing chan struct{}
+	mu      sync.Mutex // guards sess and closed
+	sess    *session
+	closed  bool
 }
 
-// Close releases nothing: the HTTP client is shared.
-func (c *conn) Close() error { return nil }
+// Close ends the shared session, if any. Later file calls fail; it is safe
+// to call more than once.
+func (c *conn) Close() error {
+	c.mu.Lock()
+	s := c.sess
+	c.sess, c.closed = nil, true
+	c.mu.Unlock()
+	if s != nil {
+		s.close()
+	}
+	return nil
+}
 
 var spec = providers.Spec{
 	Name: "sftp", Label: "SFTP", Category: "files",

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net"
 	"strings"
 	"sync/atomic"
 
@@ -19,7 +18,8 @@ var _ providers.Verifier = (*conn)(nil)
 
 // Verify dials through the guarded dialer, checks the host key against the
 // pin before any credential is sent, logs in, starts the SFTP subsystem and
-// stats base_path.
+// stats base_path. It never uses the shared session of the file calls: a
+// check proves the credentials with a handshake of its own.
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancelTimeout := c.cfg.WithTimeout(ctx)
 	defer cancelTimeout()
@@ -41,16 +41,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	defer stop()
 
 	var presented atomic.Value // ssh.PublicKey; a later key exchange may set it again
-	conf := &ssh.ClientConfig{
-		User: c.cfg.String("username"),
-		Auth: c.auth,
-		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
-			presented.Store(key)
-			return c.pins.check(key)
-		},
-		HostKeyAlgorithms: c.pins.algorithms,
-		ClientVersion:     "SSH-2.0-Junction",
-	}
+	conf := c.clientConfig(&presented)
 	sc, chans, reqs, err := ssh.NewClientConn(nc, c.addr, conf)
 	if err != nil {
 		return nil, c.classify(ctx, err)

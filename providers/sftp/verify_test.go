@@ -43,6 +43,28 @@ type server struct {
 	sftpOff bool
 	// authAttempts counts password and public key attempts.
 	authAttempts atomic.Int32
+	// osFS serves the real file system (pkg/sftp's Server: absolute paths,
+	// real symlinks) instead of the in-memory one.
+	osFS bool
+	// stall, when set, makes the in-memory server hold requests for /stall
+	// until it is closed.
+	stall chan struct{}
+	// logins counts completed SSH handshakes.
+	logins atomic.Int32
+
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// dropConns closes every connection accepted so far, as a server restart
+// or a network failure does.
+func (s *server) dropConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.conns = nil
 }
 
 // denyLister refuses every listing or stat under one path, as a server does
@@ -50,9 +72,14 @@ type server struct {
 type denyLister struct {
 	sftp.FileLister
 	path string
+	// stall, when set, holds every request for /stall until it is closed.
+	stall chan struct{}
 }
 
 func (d denyLister) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
+	if d.stall != nil && r.Filepath == "/stall" {
+		<-d.stall
+	}
 	if r.Filepath == d.path || strings.HasPrefix(r.Filepath, d.path+"/") {
 		// What an OS-backed server sends for a folder it may not read.
 		return nil, &os.PathError{Op: "stat", Path: r.Filepath, Err: syscall.EACCES}
@@ -62,10 +89,22 @@ func (d denyLister) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 
 func startServer(t *testing.T, hostKeys ...ssh.Signer) *server {
 	t.Helper()
+	return start(t, &server{}, hostKeys...)
+}
+
+// startOSServer starts a server whose SFTP subsystem serves the real file
+// system, for tests on a temporary folder with real symlinks.
+func startOSServer(t *testing.T) *server {
+	t.Helper()
+	return start(t, &server{osFS: true})
+}
+
+func start(t *testing.T, s *server, hostKeys ...ssh.Signer) *server {
+	t.Helper()
 	if len(hostKeys) == 0 {
 		hostKeys = []ssh.Signer{ed25519Signer(t)}
 	}
-	s := &server{hostKey: hostKeys[0].PublicKey()}
+	s.hostKey = hostKeys[0].PublicKey()
 	cfg := &ssh.ServerConfig{
 		PasswordCallback: func(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
 			s.authAttempts.Add(1)
@@ -93,7 +132,7 @@ func startServer(t *testing.T, hostKeys ...ssh.Signer) *server {
 			t.Fatal(err)
 		}
 	}
-	handlers.FileList = denyLister{FileLister: handlers.FileList, path: "/secret"}
+	handlers.FileList = denyLister{FileLister: handlers.FileList, path: "/secret", stall: s.stall}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -101,8 +140,6 @@ func startServer(t *testing.T, hostKeys ...ssh.Signer) *server {
 	}
 	s.addr = ln.Addr().String()
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -111,9 +148,9 @@ func startServer(t *testing.T, hostKeys ...ssh.Signer) *server {
 			if err != nil {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, nc)
-			mu.Unlock()
+			s.mu.Lock()
+			s.conns = append(s.conns, nc)
+			s.mu.Unlock()
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -123,11 +160,7 @@ func startServer(t *testing.T, hostKeys ...ssh.Signer) *server {
 	}()
 	t.Cleanup(func() {
 		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
+		s.dropConns()
 		wg.Wait()
 	})
 	return s
@@ -140,6 +173,7 @@ func (s *server) serve(nc net.Conn, cfg *ssh.ServerConfig, handlers sftp.Handler
 		return
 	}
 	defer sc.Close()
+	s.logins.Add(1)
 	go ssh.DiscardRequests(reqs)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -159,6 +193,15 @@ func (s *server) serve(nc net.Conn, cfg *ssh.ServerConfig, handlers sftp.Handler
 			for req := range creqs {
 				ok := !s.sftpOff && req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp"
 				req.Reply(ok, nil)
+				if ok && s.osFS {
+					fs, err := sftp.NewServer(ch)
+					if err != nil {
+						return
+					}
+					fs.Serve()
+					fs.Close()
+					return
+				}
 				if ok {
 					rs := sftp.NewRequestServer(ch, handlers)
 					rs.Serve()
