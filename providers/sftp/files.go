@@ -31,8 +31,9 @@ const (
 	// maxLinks is the most symlinks followed to resolve one path, as Linux's
 	// ELOOP limit.
 	maxLinks = 40
-	// parallel is the most SFTP requests one call keeps in flight while
-	// resolving paths; they are pipelined on the one session.
+	// parallel is how many paths (the items of a stat, the symlinks of a
+	// page, the prefixes of one path) are resolved at once; the requests
+	// are pipelined on the one session.
 	parallel = 16
 	// maxCursorName is the longest name a cursor may carry.
 	maxCursorName = 4096
@@ -97,15 +98,17 @@ func (c *conn) list(ctx context.Context, s *session, rel, after string, size int
 		if pe := c.itemError(rel, err); pe != nil {
 			return nil, pe
 		}
-		return nil, err
+		return nil, fmtErr("resolve", rel, err)
 	}
 	if !fi.IsDir() {
 		return nil, providers.Errorf(providers.CodeNotFound, "sftp: %q is a file, not a folder", rel)
 	}
 	entries, err := s.readDir(ctx, real)
 	if err != nil {
-		if pe := c.itemError(rel, err); pe != nil {
-			return nil, pe
+		// The folder resolved a moment ago: only its removal or a refusal
+		// is about the item; any other failure is the server's.
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, c.itemError(rel, err)
 		}
 		return nil, fmtErr("read dir", rel, err)
 	}
@@ -145,23 +148,29 @@ func (c *conn) list(ctx context.Context, s *session, rel, after string, size int
 // the root, dangling, looping or unreadable).
 func (c *conn) describeEntries(ctx context.Context, s *session, root, dirReal, rel string, entries []os.FileInfo) ([]*providers.FileItem, error) {
 	items := make([]*providers.FileItem, len(entries))
-	err := forEach(ctx, len(entries), func(k int) error {
-		e := entries[k]
-		fi := e
+	var links []int
+	for k, e := range entries {
 		if e.Mode()&fs.ModeSymlink != 0 {
-			real, target, err := s.resolve(ctx, dirReal, []string{e.Name()})
-			if err == nil && !within(root, real) {
-				err = errOutside
-			}
-			if err != nil {
-				if c.itemError(rel, err) != nil {
-					return nil // left out
-				}
-				return err
-			}
-			fi = target
+			links = append(links, k)
+			continue
 		}
-		it := item(providers.JoinPath(rel, e.Name()), fi)
+		it := item(providers.JoinPath(rel, e.Name()), e)
+		items[k] = &it
+	}
+	err := forEach(ctx, len(links), func(j int) error {
+		k := links[j]
+		name := entries[k].Name()
+		real, fi, err := s.resolve(ctx, dirReal, []string{name})
+		if err == nil && !within(root, real) {
+			err = errOutside
+		}
+		if err != nil {
+			if c.itemError(rel, err) != nil {
+				return nil // left out
+			}
+			return fmtErr("resolve", providers.JoinPath(rel, name), err)
+		}
+		it := item(providers.JoinPath(rel, name), fi)
 		items[k] = &it
 		return nil
 	})
@@ -204,7 +213,7 @@ func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*
 			if err != nil {
 				pe := c.itemError(rel, err)
 				if pe == nil {
-					return err
+					return fmtErr("stat", rel, err)
 				}
 				out[k] = providers.FileStat{Err: pe}
 				return nil
@@ -257,7 +266,7 @@ func (c *conn) root(ctx context.Context, s *session) (string, error) {
 	real, _, err := s.resolve(ctx, "/", splitPath(abs))
 	if err != nil {
 		if c.itemError(base, err) == nil {
-			return "", err
+			return "", fmtErr("resolve base_path", base, err)
 		}
 		// Some servers refuse to describe the folders above the user's own.
 		// base_path itself may still be reachable: then it is the root as

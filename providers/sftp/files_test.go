@@ -373,6 +373,14 @@ func TestPermissionDenied(t *testing.T) {
 	if got := names(page.Items); !slices.Equal(got, []string{"data", "secret"}) {
 		t.Errorf("/ lists %q", got)
 	}
+	// A relative base_path is below the login folder ("/" here).
+	c = openFiles(t, s, "data")
+	if page, perr := list(t, c, providers.FileRef{Path: "/"}, "", 10); perr != nil || len(page.Items) != 0 {
+		t.Errorf("base_path data: %+v %+v", page, perr)
+	}
+	if _, perr := list(t, c, providers.FileRef{Path: "/secret"}, "", 10); perr == nil || perr.Code != providers.CodeNotFound {
+		t.Errorf("base_path data, /secret: %+v", perr)
+	}
 	c = openFiles(t, s, "/secret")
 	if _, perr := list(t, c, providers.FileRef{Path: "/"}, "", 10); perr == nil || perr.Code != providers.CodePermissionDenied || !strings.Contains(perr.Message, "base_path") {
 		t.Errorf("base_path /secret: %+v", perr)
