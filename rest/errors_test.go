@@ -44,6 +44,10 @@ func TestErrorResponse(t *testing.T) {
 		{"provider error", rerr(resolvers.CodeProviderError, "upstream said no"), 502, `{"detail":"upstream said no","code":"provider_error"}`, nil, false},
 		{"provider timeout", rerr(resolvers.CodeProviderTimeout, "too slow"), 504, `{"detail":"too slow","code":"timeout"}`, nil, false},
 		{"rate limited", rerr(resolvers.CodeRateLimited, "slow down"), 429, `{"detail":"slow down","code":"rate_limited"}`, nil, false},
+		{"unavailable", &resolvers.Error{Code: resolvers.CodeUnavailable, Message: "Database unavailable: retry in a few seconds", RetryAfter: 5 * time.Second}, 503,
+			`{"detail":"Database unavailable: retry in a few seconds","code":"unavailable"}`, http.Header{"Retry-After": {"5"}}, false},
+		{"database unavailable (untyped)", fmt.Errorf("list: %w", errors.New("sql: database is closed")), 503,
+			`{"detail":"Database unavailable: retry in a few seconds","code":"unavailable"}`, http.Header{"Retry-After": {"5"}}, false},
 		{"internal code", rerr(resolvers.CodeInternal, "db exploded at 10.0.0.5"), 500, `{"detail":"Internal server error","code":"internal"}`, nil, true},
 		{"unknown code", rerr("teapot", "short and stout"), 500, `{"detail":"Internal server error","code":"internal"}`, nil, true},
 		{"plain error", errors.New("pq: relation does not exist"), 500, `{"detail":"Internal server error","code":"internal"}`, nil, true},
@@ -103,7 +107,7 @@ func TestWriteErrorLogsInternal(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/connections", nil)
 	req = req.WithContext(reqid.With(context.Background(), "req-42"))
 	rec := httptest.NewRecorder()
-	writeError(rec, req, log, errors.New("dial tcp 10.1.2.3:5432: connection refused"))
+	writeError(rec, req, log, errors.New("store: scan connection from 10.1.2.3: unexpected column type"))
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "10.1.2.3") {
 		t.Errorf("reply %d %s", rec.Code, rec.Body)
 	}

@@ -90,7 +90,7 @@ func ok(desc string, schema obj) obj {
 // errs lists error responses by status.
 func errs(statuses ...int) []any {
 	names := map[int]string{400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict",
-		413: "PayloadTooLarge", 422: "ValidationError", 429: "TooManyRequests", 500: "InternalError", 502: "BadGateway", 504: "GatewayTimeout"}
+		413: "PayloadTooLarge", 422: "ValidationError", 429: "TooManyRequests", 500: "InternalError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
 	var out []any
 	for _, s := range statuses {
 		out = append(out, strconv.Itoa(s), response(names[s]))
@@ -150,45 +150,45 @@ func openAPIDocument() obj {
 		"/connections", o(
 			"get", op("listConnections", "connections", "List connections",
 				"One page of the connections the caller may see, with every creator and updater of the page in `users`.",
-				listParams, nil, append([]any{"200", ok("One page.", ref("ConnectionList"))}, errs(401, 422, 500)...)...),
+				listParams, nil, append([]any{"200", ok("One page.", ref("ConnectionList"))}, errs(401, 422, 500, 503)...)...),
 			"post", op("createConnection", "connections", "Create a connection",
 				"Stores a new connection with status `needs_verification`. Credentials are sealed and never returned.",
 				nil, o("required", true, "content", o("application/json", o("schema", ref("CreateConnection")))),
 				append([]any{"201", o("description", "Created.", "headers", o("Location", o("description", "The new connection's URL.", "schema", o("type", "string"))),
-					"content", o("application/json", o("schema", ref("Connection"))))}, errs(401, 409, 413, 422, 500)...)...),
+					"content", o("application/json", o("schema", ref("Connection"))))}, errs(401, 409, 413, 422, 500, 503)...)...),
 		),
 		"/connections/test", o(
 			"post", op("testConnection", "connections", "Test settings without saving",
 				"Runs the provider's cheapest read-only call with the given settings (merged with a stored connection's when `connectionId` is given). Nothing is saved; a failed check is data (`ok: false`), not an HTTP error.",
 				nil, o("required", true, "content", o("application/json", o("schema", ref("TestConnection")))),
-				append([]any{"200", ok("The outcome.", ref("TestResult"))}, errs(401, 403, 404, 409, 413, 422, 500)...)...),
+				append([]any{"200", ok("The outcome.", ref("TestResult"))}, errs(401, 403, 404, 409, 413, 422, 500, 503)...)...),
 		),
 		"/connections/slug/{slug}", o(
 			"get", op("getConnectionBySlug", "connections", "Get a connection by slug", "The connection with this slug in the caller's tenant.",
 				[]any{o("name", "slug", "in", "path", "required", true, "schema", o("type", "string"))}, nil,
-				append([]any{"200", connectionOK}, errs(401, 404, 500)...)...),
+				append([]any{"200", connectionOK}, errs(401, 404, 500, 503)...)...),
 		),
 		"/connections/{connection_id}", o(
-			"get", byID("getConnection", "Get a connection", "The connection; another tenant's id answers 404 like an unknown one.", 401, 404, 422, 500),
+			"get", byID("getConnection", "Get a connection", "The connection; another tenant's id answers 404 like an unknown one.", 401, 404, 422, 500, 503),
 			"patch", op("updateConnection", "connections", "Update a connection",
 				"An absent key keeps its value; `config` replaces the whole config; `credentials` is per key (a string sets, `null` removes). A change to config or credentials sets `needs_verification`. Changing a field that says where the connection goes (host, URL, endpoint, domain) without sending the secrets again is 422.",
 				[]any{connectionID}, o("required", true, "content", o("application/json", o("schema", ref("UpdateConnection")))),
-				append([]any{"200", connectionOK}, errs(401, 403, 404, 409, 413, 422, 500)...)...),
+				append([]any{"200", connectionOK}, errs(401, 403, 404, 409, 413, 422, 500, 503)...)...),
 			"delete", op("deleteConnection", "connections", "Delete a connection", "Deletes the connection and its sealed credentials.",
-				[]any{connectionID}, nil, append([]any{"204", o("description", "Deleted.")}, errs(401, 403, 404, 422, 500)...)...),
+				[]any{connectionID}, nil, append([]any{"204", o("description", "Deleted.")}, errs(401, 403, 404, 422, 500, 503)...)...),
 		),
 		"/connections/{connection_id}/disable", o("post", byID("disableConnection", "Disable a connection",
-			"Status becomes `disabled`; verify and the files, schema and query paths then answer 409 `connection_disabled`.", 401, 403, 404, 409, 422, 500)),
+			"Status becomes `disabled`; verify and the files, schema and query paths then answer 409 `connection_disabled`.", 401, 403, 404, 409, 422, 500, 503)),
 		"/connections/{connection_id}/reactivate", o("post", byID("reactivateConnection", "Reactivate a connection",
-			"A disabled connection returns to `needs_verification`; any other is returned unchanged.", 401, 403, 404, 409, 422, 500)),
+			"A disabled connection returns to `needs_verification`; any other is returned unchanged.", 401, 403, 404, 409, 422, 500, 503)),
 		"/connections/{connection_id}/set-default", o("post", byID("setDefaultConnection", "Make a connection its provider's default",
-			"`isDefault` becomes true; the previous default of that provider in the tenant loses it in the same transaction.", 401, 403, 404, 409, 422, 500)),
+			"`isDefault` becomes true; the previous default of that provider in the tenant loses it in the same transaction.", 401, 403, 404, 409, 422, 500, 503)),
 		"/connections/{connection_id}/verify", o("post", byID("verifyConnection", "Verify a connection",
-			"Runs the provider's cheapest read-only call and stores the outcome in `status`, `lastVerifiedAt`, `verificationError(Code)` and `verificationDetails`. A failed check is data (200), not an HTTP error; a disabled connection is 409 `connection_disabled`.", 401, 404, 409, 422, 500)),
+			"Runs the provider's cheapest read-only call and stores the outcome in `status`, `lastVerifiedAt`, `verificationError(Code)` and `verificationDetails`. A failed check is data (200), not an HTTP error; a disabled connection is 409 `connection_disabled`.", 401, 404, 409, 422, 500, 503)),
 		"/connections/{connection_id}/edit-settings", o(
 			"get", op("getConnectionEditSettings", "connections", "Get what an edit form needs",
 				"The config and, for every secret field of the provider's spec, whether it is set. Secret values are never returned.",
-				[]any{connectionID}, nil, append([]any{"200", ok("The edit settings.", ref("EditSettings"))}, errs(401, 404, 422, 500)...)...),
+				[]any{connectionID}, nil, append([]any{"200", ok("The edit settings.", ref("EditSettings"))}, errs(401, 404, 422, 500, 503)...)...),
 		),
 		"/connections/{connection_id}/files", o(
 			"get", op("listFiles", "files", "List files",
@@ -199,14 +199,14 @@ func openAPIDocument() obj {
 					queryParam("path", "A `/`-separated path below the root (`/` is the root), or `id:<native id>` where the store has ids.", o("type", "string", "default", "/")),
 					queryParam("pageToken", "The nextPageToken of the previous page.", o("type", "string")),
 					queryParam("pageSize", "Items per page.", o("type", "integer", "minimum", 1, "maximum", resolvers.MaxFilesPageSize, "default", resolvers.DefaultFilesPageSize)),
-				}, nil, append([]any{"200", ok("One page.", ref("FilePage"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 504)...)...),
+				}, nil, append([]any{"200", ok("One page.", ref("FilePage"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 503, 504)...)...),
 		),
 		"/connections/{connection_id}/files/validate", o(
 			"post", op("validateFileSelection", "files", "Validate a file selection",
 				"Counts the selected files (folders recursively, never outside the root) against the server's limits. "+
 					"A selection past a limit, or naming something missing, is data (`valid: false` with `violations`), not an HTTP error.",
 				[]any{connectionID}, jsonBody("FileSelection"),
-				append([]any{"200", ok("What the selection holds.", ref("FileSelectionValidation"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 504)...)...),
+				append([]any{"200", ok("What the selection holds.", ref("FileSelectionValidation"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 503, 504)...)...),
 		),
 		"/connections/{connection_id}/schema/tables", o(
 			"get", op("listSchemaTables", "schema", "List tables",
@@ -216,7 +216,7 @@ func openAPIDocument() obj {
 					queryParam("include_system", "Alias of includeSystem.", o("type", "boolean", "default", false)),
 					queryParam("schema", "Only this schema.", o("type", "string")),
 					queryParam("search", "Case-insensitive substring of the table name.", o("type", "string")),
-				}, nil, append([]any{"200", ok("The tables.", ref("SchemaTableList"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 504)...)...),
+				}, nil, append([]any{"200", ok("The tables.", ref("SchemaTableList"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 503, 504)...)...),
 		),
 		"/connections/{connection_id}/schema/columns", o(
 			"get", op("listSchemaColumns", "schema", "List a table's columns",
@@ -224,29 +224,29 @@ func openAPIDocument() obj {
 				[]any{connectionID,
 					requiredQueryParam("schema", "The table's schema.", o("type", "string")),
 					requiredQueryParam("table", "The table's name.", o("type", "string")),
-				}, nil, append([]any{"200", ok("The columns.", ref("SchemaColumns"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 504)...)...),
+				}, nil, append([]any{"200", ok("The columns.", ref("SchemaColumns"))}, errs(400, 401, 404, 409, 422, 429, 500, 502, 503, 504)...)...),
 		),
 		"/connections/{connection_id}/schema/sample", o(
 			"post", op("sampleSchemaTable", "schema", "Sample a table",
 				"The first rows of a table, cut at `maxRows` (default 100, capped by the server) and a byte cap; `truncated` says more rows existed.",
 				[]any{connectionID}, jsonBody("SampleRequest"),
-				append([]any{"200", ok("The rows.", ref("SampleResult"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 504)...)...),
+				append([]any{"200", ok("The rows.", ref("SampleResult"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 503, 504)...)...),
 		),
 		"/connections/{connection_id}/schema/query", o(
 			"post", op("querySchema", "schema", "Run a read-only query",
 				"Exactly one read-only statement, run in a read-only transaction with a statement timeout and always rolled back. "+
 					"Anything else is refused before it reaches the database (422 at `[\"body\",\"sql\"]`); an error the database raises is 400 `query_failed`.",
 				[]any{connectionID}, jsonBody("QueryRequest"),
-				append([]any{"200", ok("The rows.", ref("QueryResult"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 504)...)...),
+				append([]any{"200", ok("The rows.", ref("QueryResult"))}, errs(400, 401, 404, 409, 413, 422, 429, 500, 502, 503, 504)...)...),
 		),
 		"/providers", o(
 			"get", op("listProviders", "providers", "List providers",
 				"Every provider's spec (config fields, secret fields, required, auth kinds, capabilities), so a frontend can render the create form.",
-				nil, nil, append([]any{"200", ok("Every provider, in the contract's order.", o("type", "array", "items", ref("ProviderSpec")))}, errs(401, 500)...)...),
+				nil, nil, append([]any{"200", ok("Every provider, in the contract's order.", o("type", "array", "items", ref("ProviderSpec")))}, errs(401, 500, 503)...)...),
 		),
 		"/me", o(
 			"get", op("getMe", "account", "Who am I", "The caller: user, role and tenant.",
-				nil, nil, append([]any{"200", ok("The caller.", ref("Me"))}, errs(401, 500)...)...),
+				nil, nil, append([]any{"200", ok("The caller.", ref("Me"))}, errs(401, 500, 503)...)...),
 		),
 		"/openapi.json", o(
 			"get", append(op("getOpenAPI", "meta", "This document", "The OpenAPI 3.1 document of the REST surface. Public: no token needed.",
@@ -461,7 +461,7 @@ func openAPIDocument() obj {
 			"properties", o("detail", str("Human message, without internals."),
 				"code", o("type", "string", "enum", []string{"not_found", "forbidden", "conflict", "connection_disabled", "unsupported_operation",
 					"query_failed", "auth_failed", "permission_denied", "unreachable", "tls_error", "blocked_address", "invalid_config",
-					"provider_error", "timeout", "rate_limited", "request_too_large", "internal"}))),
+					"provider_error", "timeout", "rate_limited", "request_too_large", "unavailable", "internal"}))),
 		"HTTPValidationError", o("type", "object", "required", []string{"detail"},
 			"properties", o("detail", o("type", "array", "items", ref("ValidationError")))),
 		"ValidationError", o("type", "object", "required", []string{"loc", "msg", "type"},
@@ -491,6 +491,9 @@ func openAPIDocument() obj {
 			"content", o("application/json", o("schema", ref("Error"), "example", json.RawMessage(`{"detail":"klaviyo: rate limited","code":"rate_limited"}`)))),
 		"BadGateway", errResp("The provider failed; the code says how (auth_failed, permission_denied, unreachable, tls_error, blocked_address, invalid_config, provider_error).",
 			`{"detail":"s3: the access key was refused (InvalidAccessKeyId)","code":"auth_failed"}`),
+		"ServiceUnavailable", o("description", "Junction's own database cannot serve right now; retry the same request after Retry-After.",
+			"headers", o("Retry-After", o("description", "Seconds to wait.", "schema", o("type", "integer"))),
+			"content", o("application/json", o("schema", ref("Error"), "example", json.RawMessage(`{"detail":"Database unavailable: retry in a few seconds","code":"unavailable"}`)))),
 		"GatewayTimeout", errResp("The provider did not answer in time.", `{"detail":"postgres: the statement timed out","code":"timeout"}`),
 		"InternalError", errResp("Something failed on the server; the log has the details under the X-Request-Id.", `{"detail":"Internal server error","code":"internal"}`),
 	)
