@@ -33,6 +33,12 @@ import (
 // JUNCTION_TEST_REQUIRE_POSTGRES=1) when it is not set.
 func testDB(t *testing.T) (settings map[string]any, password string, dsn string) {
 	t.Helper()
+	return testDBTB(t)
+}
+
+// testDBTB is testDB for tests and benchmarks.
+func testDBTB(t testing.TB) (settings map[string]any, password string, dsn string) {
+	t.Helper()
 	dsn = os.Getenv("JUNCTION_TEST_DATABASE_URL")
 	if dsn == "" {
 		msg := "JUNCTION_TEST_DATABASE_URL is not set; set it to a PostgreSQL URL " +
