@@ -56,7 +56,9 @@ var spec = providers.Spec{
 	Name: "sqlserver", Label: "SQL Server", Category: "database",
 	AuthKinds:    []string{"password"},
 	Capabilities: providers.CapabilitiesOf((*conn)(nil)),
-	DocsNote:     "No SQL Server runs on the test machine: DSN building and error classification are unit-tested; the live test runs only when JUNCTION_TEST_SQLSERVER_URL is set.",
+	DocsNote: "No SQL Server runs on the test machine: DSN building, error classification, the catalog and query flow (against a TDS fake) and the statement guard are unit-tested; the live tests run only when JUNCTION_TEST_SQLSERVER_URL is set. " +
+		"Queries: one SELECT (or WITH ... SELECT), checked with a T-SQL lexer, run inside BEGIN TRAN ... ROLLBACK with SET LOCK_TIMEOUT and the call's deadline; SQL Server has no read-only transaction, so use a login that can only read (db_datareader). " +
+		"Table references are best effort; an unqualified name is reported in dbo.",
 	Fields: []providers.Field{
 		{Name: "host", Label: "Host", Type: providers.TypeString, Required: true, Target: true},
 		{Name: "port", Label: "Port", Type: providers.TypeInt, Default: int64(1433), Target: true},

@@ -388,9 +388,11 @@ func selfSigned(t *testing.T) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// TestVerifyLive runs against a real SQL Server when JUNCTION_TEST_SQLSERVER_URL
-// is set (sqlserver://user:password@host:port?database=db&encrypt=...).
-func TestVerifyLive(t *testing.T) {
+// liveSettings are the settings and password of JUNCTION_TEST_SQLSERVER_URL
+// (sqlserver://user:password@host:port?database=db&encrypt=...); the test is
+// skipped without it.
+func liveSettings(t *testing.T) (map[string]any, string) {
+	t.Helper()
 	u := os.Getenv("JUNCTION_TEST_SQLSERVER_URL")
 	if u == "" {
 		t.Skip("JUNCTION_TEST_SQLSERVER_URL is not set; set it to sqlserver://user:password@host:1433?database=db&encrypt=true&TrustServerCertificate=true to run against a real SQL Server")
@@ -413,9 +415,15 @@ func TestVerifyLive(t *testing.T) {
 	if p.Database == "" {
 		settings["database"] = "master"
 	}
+	return settings, p.Password
+}
 
+// TestVerifyLive runs against a real SQL Server when JUNCTION_TEST_SQLSERVER_URL
+// is set.
+func TestVerifyLive(t *testing.T) {
+	settings, password := liveSettings(t)
 	t.Run("good", func(t *testing.T) {
-		c := openConn(t, settings, map[string]string{"password": p.Password}, nil)
+		c := openConn(t, settings, map[string]string{"password": password}, nil)
 		res, err := c.Verify(context.Background(), providers.VerifyRequest{})
 		if err != nil {
 			t.Fatalf("verify: %v", err)
@@ -433,7 +441,7 @@ func TestVerifyLive(t *testing.T) {
 		}
 	})
 	t.Run("unknown database", func(t *testing.T) {
-		c := openConn(t, with(settings, "database", "no_such_db_junction"), map[string]string{"password": p.Password}, nil)
+		c := openConn(t, with(settings, "database", "no_such_db_junction"), map[string]string{"password": password}, nil)
 		_, err := c.Verify(context.Background(), providers.VerifyRequest{})
 		var pe *providers.Error
 		if !errors.As(err, &pe) || pe.Code != providers.CodeNotFound {
