@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -236,6 +237,15 @@ func (e *env) normaliseJSON(v any, key string) any {
 			out[e.normalise(k)] = e.normaliseJSON(val, k)
 		}
 		return out
+	case members:
+		out := make(members, len(x))
+		for i, m := range x {
+			out[i] = member{e.normalise(m.key), e.normaliseJSON(m.value, m.key)}
+		}
+		if key != "rows" {
+			slices.SortStableFunc(out, func(a, b member) int { return strings.Compare(a.key, b.key) })
+		}
+		return out
 	case []any:
 		for i := range x {
 			x[i] = e.normaliseJSON(x[i], key)
@@ -276,10 +286,10 @@ func (e *env) golden(method, path, body string, r reply) string {
 		}
 	}
 	if len(r.Body) > 0 {
-		var v any
 		dec := json.NewDecoder(bytes.NewReader(r.Body))
 		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
+		v, err := decodeOrdered(dec)
+		if err != nil {
 			e.t.Fatalf("reply is not JSON: %v\n%s", err, r.Body)
 		}
 		var out bytes.Buffer
@@ -292,6 +302,75 @@ func (e *env) golden(method, path, body string, r reply) string {
 		b.WriteString("\n" + out.String())
 	}
 	return b.String()
+}
+
+// members is a JSON object as sent: its keys in order, duplicates kept.
+// Goldens show objects with sorted keys, except result rows, whose order
+// (and duplicate column names) is part of the contract.
+type members []member
+
+type member struct {
+	key   string
+	value any
+}
+
+// MarshalJSON writes the members in order, without HTML escaping.
+func (m members) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteByte('{')
+	for i, kv := range m {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if err := enc.Encode(kv.key); err != nil {
+			return nil, err
+		}
+		b.WriteByte(':')
+		if err := enc.Encode(kv.value); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// decodeOrdered reads one JSON value, objects as members.
+func decodeOrdered(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		out := members{}
+		for dec.More() {
+			k, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := decodeOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, member{k.(string), v})
+		}
+		_, err := dec.Token()
+		return out, err
+	case json.Delim('['):
+		out := []any{}
+		for dec.More() {
+			v, err := decodeOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		_, err := dec.Token()
+		return out, err
+	}
+	return tok, nil
 }
 
 // checkGolden compares got with testdata/name.golden (or writes it with -update).
