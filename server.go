@@ -376,6 +376,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	defer closeConns()
 	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
+	defer startPprof(ctx, log, errc)() // JUNCTION_PPROF_ADDR: opt-in, loopback-only profiles (pprof.go)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("junction listening", "addr", cfg.Addr, "database", databaseKind(cfg))
 	select {
