@@ -49,24 +49,13 @@ func parseSuiteQL(s string) (*statement, error) {
 	}
 	first := toks[0]
 	if !first.is("SELECT") && !first.is("WITH") {
-		return nil, providers.Errorf(providers.CodeRefused, "only a SuiteQL SELECT can run (the statement starts with %q)", clip(first.text))
+		return nil, providers.Errorf(providers.CodeRefused, "only a SuiteQL SELECT can run (the statement starts with %q)", providers.CutDetail(first.text))
 	}
 	refs, ok := readRefs(toks)
 	if !ok {
 		return nil, providers.Errorf(providers.CodeRefused, "a WITH clause must be followed by a SELECT")
 	}
 	return &statement{text: strings.TrimSpace(s), refs: refs}, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		for i := 40; i > 0; i-- {
-			if utf8.RuneStart(s[i]) {
-				return s[:i] + "…"
-			}
-		}
-	}
-	return s
 }
 
 // The kinds of a token.

@@ -29,22 +29,11 @@ func parseSOQL(s string) (*statement, error) {
 		return nil, providers.Errorf(providers.CodeRefused, "the query is empty")
 	}
 	if !toks[0].is("SELECT") {
-		return nil, providers.Errorf(providers.CodeRefused, "only a SOQL SELECT statement can run (the query starts with %q)", cut(toks[0].text))
+		return nil, providers.Errorf(providers.CodeRefused, "only a SOQL SELECT statement can run (the query starts with %q)", providers.CutDetail(toks[0].text))
 	}
 	st := &statement{text: strings.TrimSpace(s)}
 	st.refs, st.columns = readStatement(toks)
 	return st, nil
-}
-
-func cut(s string) string {
-	if len(s) > 40 {
-		for i := 40; i > 0; i-- {
-			if utf8.RuneStart(s[i]) {
-				return s[:i] + "…"
-			}
-		}
-	}
-	return s
 }
 
 // token is one SOQL token: a word (a name, keyword or number, dots

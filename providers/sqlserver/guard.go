@@ -85,7 +85,7 @@ func guard(s string) (*guarded, error) {
 		toks = toks[:last]
 	}
 	if first := toks[0]; !first.isWord("SELECT") && !first.isWord("WITH") {
-		return nil, refused("only a SELECT (or WITH ... SELECT) can run; the statement starts with %q", clip(first.text))
+		return nil, refused("only a SELECT (or WITH ... SELECT) can run; the statement starts with %q", providers.CutDetail(first.text))
 	}
 	depth, main := 0, false
 	for i, t := range toks {
@@ -103,7 +103,7 @@ func guard(s string) (*guarded, error) {
 		case t.typ == sqllexer.QUOTED_IDENT:
 			for _, part := range nameParts(t) {
 				if systemProc(part) {
-					return nil, refused("system procedures (%s) cannot be called", clip(part))
+					return nil, refused("system procedures (%s) cannot be called", providers.CutDetail(part))
 				}
 			}
 		case t.word():
@@ -113,14 +113,14 @@ func guard(s string) (*guarded, error) {
 				case deniedWords[up]:
 					return nil, refused("%s is not allowed: only a read-only SELECT can run", up)
 				case systemProc(part):
-					return nil, refused("system procedures (%s) cannot be called", clip(part))
+					return nil, refused("system procedures (%s) cannot be called", providers.CutDetail(part))
 				case up == "NEXT" && i+1 < len(toks) && toks[i+1].isWord("VALUE"):
 					return nil, refused("NEXT VALUE FOR changes a sequence: only a read-only SELECT can run")
 				}
 			}
 			if depth == 0 && t.isWord("SELECT") {
 				if main && !continues(toks, i) {
-					return nil, refused("only one statement can run (a second SELECT starts at %q)", clip(around(toks, i)))
+					return nil, refused("only one statement can run (a second SELECT starts at %q)", providers.CutDetail(around(toks, i)))
 				}
 				main = true
 			}
@@ -166,17 +166,6 @@ func around(toks []token, i int) string {
 func systemProc(part string) bool {
 	up := strings.ToUpper(part)
 	return strings.HasPrefix(up, "XP_") || strings.HasPrefix(up, "SP_")
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		for i := 40; i > 0; i-- {
-			if utf8.RuneStart(s[i]) {
-				return s[:i] + "…"
-			}
-		}
-	}
-	return s
 }
 
 // token is one significant lexer token (no white space or comment).
@@ -232,7 +221,7 @@ func lex(s string) ([]token, error) {
 			t := lx.Scan()
 			text, start := t.Value, pos
 			if t.Type == sqllexer.EOF || text == "" {
-				return nil, refused("the statement could not be read past %q", clip(s[pos:]))
+				return nil, refused("the statement could not be read past %q", providers.CutDetail(s[pos:]))
 			}
 			pos += len(text)
 			switch t.Type {
