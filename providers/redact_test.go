@@ -2,10 +2,14 @@ package providers_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -164,5 +168,211 @@ func TestRedactWith(t *testing.T) {
 	}
 	if got, want := providers.RedactWith("key-1234", secrets), R; got != want {
 		t.Errorf("RedactWith without extras = %q, want %q", got, want)
+	}
+}
+
+// TestRedactEchoes: the forms an upstream echoed a secret back in that the
+// outside probe found unredacted, and their relatives.
+func TestRedactEchoes(t *testing.T) {
+	tests := []struct {
+		name, in, secret, want string
+	}{
+		{"json escaped solidus", `{"error":"invalid key CANARY\/SLSH\/5678"}`, "CANARY/SLSH/5678", `{"error":"invalid key ` + R + `"}`},
+		{"json \\u escape", `{"e":"bad p\u00e4ssw\u00f6rd-\u00fc1"}`, "pässwörd-ü1", `{"e":"bad ` + R + `"}`},
+		{"json \\u escape upper hex", `{"e":"bad p\u00E4ssw\u00F6rd-\u00FC1"}`, "pässwörd-ü1", `{"e":"bad ` + R + `"}`},
+		{"json \\u escape of every character", `key=\u0068\u0075\u006e\u0074\u0065\u0072\u0032\u0078.`, "hunter2x", "key=" + R + "."},
+		{"json surrogate pair", `"key-\ud83d\ude00-long"`, "key-😀-long", `"` + R + `"`},
+		{"json short escapes", `"-----BEGIN KEY-----\nMIIBOgIBAAJ\tBAKj\r\n-----END KEY-----"`, "-----BEGIN KEY-----\nMIIBOgIBAAJ\tBAKj\r\n-----END KEY-----", `"` + R + `"`},
+		{"json inside json", `{"body":"{\"key\":\"CANARY\\\/SLSH\\u00fc\"}"}`, "CANARY/SLSHü", `{"body":"{\"key\":\"` + R + `\"}"}`},
+		{"html escaped", `<p>bad &lt;&amp;&quot;&#x27;&gt;x1</p>`, `<&"'>x1`, "<p>bad " + R + "</p>"},
+		{"html decimal and named", `&#60;&#38;&#34;&#39;&apos;&#062;x1`, `<&"''>x1`, R},
+		{"html hex upper", `&#X3C;&#X26;s3cr3t`, "<&s3cr3t", R},
+		{"html references of every character", `&#104;&#x75;&#X6E;&#116;&#x65;&#114;&#50;&#120;`, "hunter2x", R},
+		{"upper-cased", "token HUNTER2X-SECRET refused", "hunter2x-secret", "token " + R + " refused"},
+		{"lower-cased", "token hunter2x-secret refused", "Hunter2X-Secret", "token " + R + " refused"},
+		{"case-changed non-ASCII", "KEY PÄSSWÖRD-Ü1 BAD", "pässwörd-ü1", "KEY " + R + " BAD"},
+		{"case-changed and escaped", `"P\u00C4SSW\u00D6RD-\u00DC1"`, "pässwörd-ü1", `"` + R + `"`},
+		{"url escaped inside html", `<a href="/x?k=p%40ss&amp;w0rd&amp;y=1">`, "p@ss&w0rd", `<a href="/x?k=` + R + `&amp;y=1">`},
+		{"url escaped upper-cased", "PW=P%40SS%2FW0RD", "p@ss/w0rd", "PW=" + R},
+		{"query plus for space", "pw=pass+word+1", "pass word 1", "pw=" + R},
+		{"path keeps plus", "/k/a+b%2Fc-1/x", "a+b/c-1", "/k/" + R + "/x"},
+		{"url escape of every byte", "k=%C3%BC%62%65%72%2D%6B%65%79", "über-key", "k=" + R},
+		{"double url escaped", "next=%252Fsecret%252Fpath", "/secret/path", "next=" + R},
+		{"json escaped base64", `"Basic OnAxc3MtdzByZC1sb25nLXNlY3JldA=="`, "p1ss-w0rd-long-secret", `"Basic ` + R + `"`},
+		{"base64 url escaped", "auth=" + url.QueryEscape(base64.StdEncoding.EncodeToString([]byte("k+y/?>~~~"))), "k+y/?>~~~", "auth=" + R},
+		{"unrelated escapes kept", `a\u00fcb &amp; c%2F \n`, "hunter2x", `a\u00fcb &amp; c%2F \n`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := providers.Redact(tt.in, map[string]string{"api_key": tt.secret}); got != tt.want {
+				t.Errorf("Redact(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRedactEncodersProperty: random secrets (printable ASCII, some
+// non-ASCII and a few control characters) echoed through every encoder and
+// every pair of them are redacted.
+func TestRedactEncodersProperty(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 18))
+	alphabet := []rune(` !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_` + "`abcdefghijklmnopqrstuvwxyz{|}~")
+	extra := []rune("äöüÄÖÜßéñçøåæ日本語中文😀🔑€£ΣσςİıſK\u2028\n\t")
+	text := func(n int) string {
+		var b strings.Builder
+		for range n {
+			if rng.IntN(5) == 0 {
+				b.WriteRune(extra[rng.IntN(len(extra))])
+			} else {
+				b.WriteRune(alphabet[rng.IntN(len(alphabet))])
+			}
+		}
+		return b.String()
+	}
+	n := 50
+	if testing.Short() {
+		n = 10
+	}
+	for range n {
+		secret := text(4 + rng.IntN(24))
+		if len(secret) < 4 {
+			continue
+		}
+		checkEchoes(t, secret, "upstream said: "+text(rng.IntN(20)), text(rng.IntN(20))+" (end)")
+	}
+}
+
+// TestRedactLongText: a text longer than one decoding window keeps every
+// echo found, wherever the windows fall.
+func TestRedactLongText(t *testing.T) {
+	const secret = "CANARY/SLSH/ü5678"
+	forms := []string{secret, `CANARY\/SLSH\/\u00fc5678`, url.QueryEscape(secret), "canary/slsh/Ü5678", `CANARY&#x2F;SLSH/&uuml;5678`}
+	filler := strings.Repeat(`abc \\ "x" &amp; %20 `, 1<<14/20)
+	var b strings.Builder
+	for b.Len() < 600<<10 {
+		b.WriteString(filler[:len(filler)-b.Len()%97])
+		b.WriteString(strings.Repeat(`\`, b.Len()%5))
+		b.WriteString(" " + forms[b.Len()%len(forms)] + " ")
+	}
+	out := providers.Redact(b.String(), map[string]string{"api_key": secret})
+	for _, f := range forms {
+		if strings.Contains(out, f) {
+			t.Fatalf("%q survives in a long text", f)
+		}
+	}
+	if got, want := strings.Count(out, R), strings.Count(b.String(), " CANARY")+strings.Count(b.String(), " canary"); got != want {
+		t.Fatalf("%d markers, want %d", got, want)
+	}
+}
+
+// BenchmarkRedact redacts a 1 MiB upstream error body (JSON with escapes,
+// entities and URL escapes, the secret echoed a few times) against a
+// baseline that only looks for the secret as is.
+func BenchmarkRedact(b *testing.B) {
+	const secret = "CANARY/SLSH/ü5678"
+	var sb strings.Builder
+	for sb.Len() < 1<<20 {
+		sb.WriteString(`{"id":12345,"name":"row \"quoted\" \u00e9t\u00e9","url":"https://x.example/a%20b?c=d&amp;e=f","note":"nothing to see here, just text"},`)
+		if sb.Len()%7 == 0 {
+			sb.WriteString(`{"echo":"CANARY\/SLSH\/\u00fc5678"},`)
+		}
+	}
+	body := sb.String()
+	secrets := map[string]string{"api_key": secret}
+	b.Run("baseline strings.Index", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			_ = strings.Index(body, secret)
+		}
+	})
+	b.Run("Redact", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			providers.Redact(body, secrets)
+		}
+	})
+	short := `{"error":"invalid api key CANARY\/SLSH\/\u00fc5678 for account 42"}`
+	b.Run("Redact short message", func(b *testing.B) {
+		for b.Loop() {
+			providers.Redact(short, secrets)
+		}
+	})
+}
+
+func TestRedactMessage(t *testing.T) {
+	secrets := map[string]string{"api_key": "CANARY/SLSH/5678"}
+	long := strings.Repeat("ü", 2000) + `CANARY\/SLSH\/5678`
+	got := providers.RedactMessage(`bad key CANARY\/SLSH\/5678: `+long, secrets)
+	if len(got) > providers.MaxMessageBytes || !utf8.ValidString(got) || !strings.HasSuffix(got, "…") {
+		t.Fatalf("not cut to %d bytes of whole characters: %d bytes, %q...", providers.MaxMessageBytes, len(got), got[len(got)-10:])
+	}
+	if !strings.HasPrefix(got, "bad key "+R+": ") || strings.Contains(got, "CANARY") {
+		t.Fatalf("not redacted: %q", got[:40])
+	}
+	// A secret cut in two by the cut is redacted first.
+	edge := strings.Repeat("x", providers.MaxMessageBytes-10) + "CANARY/SLSH/5678"
+	if got := providers.RedactMessage(edge, secrets); strings.Contains(got, "CANARY") {
+		t.Fatalf("part of the secret left at the cut: %q", got[len(got)-30:])
+	}
+}
+
+// TestRedactDetails: every string of the details, however deep and of
+// whatever type, is redacted, and the details are bounded.
+func TestRedactDetails(t *testing.T) {
+	const secret = "CANARY/SLSH/5678"
+	secrets := map[string]string{"api_key": secret, "pin": "98765432"}
+	type echo struct {
+		Header string   `json:"header"`
+		Values []string `json:"values"`
+	}
+	deep := any("CANARY/slsh/5678")
+	for range 20 {
+		deep = []any{deep}
+	}
+	in := map[string]any{
+		"message":         `invalid key CANARY\/SLSH\/5678`,
+		"struct":          echo{Header: "Bearer canary/slsh/5678", Values: []string{"&lt;CANARY/SLSH/5678"}},
+		"typed map":       map[string]int{"CANARY/SLSH/5678": 1},
+		"pin as a number": 98765432,
+		"count":           3,
+		"big":             uint64(1 << 62),
+		"deep":            deep,
+		"long list":       make([]int, 5000),
+		"long string":     strings.Repeat("a", 5000),
+		"unencodable":     make(chan int),
+	}
+	out := providers.RedactDetails(in, secrets)
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := string(b)
+	if strings.Contains(strings.ToUpper(js), "CANARY") || strings.Contains(js, "98765432") {
+		t.Fatalf("a secret survives in %s", js)
+	}
+	if len(js) > providers.MaxDetailsBytes {
+		t.Fatalf("details are %d bytes, over %d", len(js), providers.MaxDetailsBytes)
+	}
+	if out[providers.DetailsTruncated] != true {
+		t.Fatalf("truncation not marked: %s", js)
+	}
+	if got := out["count"]; fmt.Sprint(got) != "3" {
+		t.Fatalf("count = %v", got)
+	}
+	if got := out["big"]; fmt.Sprint(got) != "4611686018427387904" {
+		t.Fatalf("big = %v: digits lost", got)
+	}
+	if n := len(out["long list"].([]any)); n > 100 {
+		t.Fatalf("long list kept %d items", n)
+	}
+	if _, ok := out["unencodable"]; ok {
+		t.Fatal("a value JSON cannot carry was kept")
+	}
+	huge := map[string]any{}
+	for i := range 100 {
+		huge[fmt.Sprintf("k%03d", i)] = strings.Repeat("b", 900)
+	}
+	if b, _ := json.Marshal(providers.RedactDetails(huge, secrets)); len(b) > providers.MaxDetailsBytes {
+		t.Fatalf("details are %d bytes, over %d", len(b), providers.MaxDetailsBytes)
 	}
 }
