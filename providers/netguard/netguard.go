@@ -5,7 +5,9 @@
 // Link-local and cloud metadata addresses are always refused. Loopback,
 // private and carrier-grade NAT ranges are refused when Options.BlockPrivate
 // is set (JUNCTION_BLOCK_PRIVATE_NETWORKS=true in a hosted, multi-tenant
-// deployment). Every refusal wraps providers.ErrBlockedAddress, so
+// deployment). IPv6 forms that carry an IPv4 address (IPv4-mapped and
+// -compatible, NAT64, 6to4, Teredo) are refused when that IPv4 address would
+// be. Every refusal wraps providers.ErrBlockedAddress, so
 // providers.Classify reports it as blocked_address.
 package netguard
 
@@ -149,10 +151,37 @@ var (
 		{netip.MustParsePrefix("198.18.0.0/15"), reasonPrivate}, // benchmarking, used inside networks
 	}
 	// Prefixes whose addresses embed an IPv4 address the network may
-	// translate to: IPv4-compatible (deprecated) and NAT64.
-	ipv4Compatible = netip.MustParsePrefix("::/96")
-	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	// translate or tunnel to; IPv4-mapped ones (::ffff:0:0/96) are unmapped
+	// before any check.
+	ipv4Compatible = netip.MustParsePrefix("::/96")          // deprecated IPv4-compatible, last 32 bits
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")   // well-known NAT64 prefix, last 32 bits
+	nat64Local     = netip.MustParsePrefix("64:ff9b:1::/48") // local-use NAT64 (RFC 8215), judged in the /96 layout
+	sixToFour      = netip.MustParsePrefix("2002::/16")      // 6to4: the IPv4 address in bits 16-48
+	teredo         = netip.MustParsePrefix("2001::/32")      // Teredo: the client's IPv4 address, inverted, in the last 32 bits
 )
+
+// embeddedIPv4 returns the IPv4 address ip stands for when ip is an IPv6
+// form that a translator or tunnel delivers to that IPv4 address: 6to4,
+// Teredo (the client's address), NAT64 and IPv4-compatible. :: and ::1 are
+// themselves, not IPv4-compatible forms.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.Is6() || ip.Is4In6() {
+		return netip.Addr{}, false
+	}
+	b := ip.As16()
+	last := [4]byte{b[12], b[13], b[14], b[15]}
+	switch {
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+	case teredo.Contains(ip):
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
+	case nat64.Contains(ip), nat64Local.Contains(ip):
+		return netip.AddrFrom4(last), true
+	case ipv4Compatible.Contains(ip) && !ip.IsLoopback() && !ip.IsUnspecified():
+		return netip.AddrFrom4(last), true
+	}
+	return netip.Addr{}, false
+}
 
 // refuse returns why ip may not be dialled, or "" when it may.
 func (g *Guard) refuse(ip netip.Addr) string {
@@ -163,11 +192,10 @@ func (g *Guard) refuse(ip netip.Addr) string {
 	if g.exempt.IsValid() && ip == g.exempt {
 		return ""
 	}
-	if ip.Is6() && (nat64.Contains(ip) || (ipv4Compatible.Contains(ip) && !ip.IsLoopback() && !ip.IsUnspecified())) {
-		// Judge the embedded IPv4 address: ::169.254.169.254 and
-		// 64:ff9b::a9fe:a9fe may be translated to it.
-		b := ip.As16()
-		if r := g.refuse(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})); r != "" {
+	if v4, ok := embeddedIPv4(ip); ok {
+		// Judge the embedded IPv4 address: 2002:7f00:1::, ::169.254.169.254
+		// and 64:ff9b::a9fe:a9fe may be delivered to it.
+		if r := g.refuse(v4); r != "" {
 			return r
 		}
 	}

@@ -67,6 +67,33 @@ func TestCheck(t *testing.T) {
 		{"64:ff9b::169.254.169.254", false, false},
 		{"64:ff9b::127.0.0.1", true, false},
 		{"64:ff9b::8.8.8.8", true, true},
+		{"64:ff9b:1::a9fe:a9fe", false, false}, // local-use NAT64
+		{"64:ff9b:1::7f00:1", true, false},
+		{"::127.0.0.1", true, false}, // IPv4-compatible
+		{"::10.0.0.1", true, false},
+		{"::8.8.8.8", true, true},
+		// 6to4 (2002::/16): the IPv4 address in bits 16-48.
+		{"2002:7f00:1::", true, false},     // 127.0.0.1
+		{"2002:7f00:1:1::1", true, false},  // 127.0.0.1, a host behind it
+		{"2002:a9fe:a9fe::", false, false}, // 169.254.169.254
+		{"2002:a9fe:a9fe:ffff::1", false, false},
+		{"2002:a00:1::", true, false},      // 10.0.0.1
+		{"2002:c0a8:101::1", true, false},  // 192.168.1.1
+		{"2002:6440:1::", true, false},     // 100.64.0.1
+		{"2002:6464:64c8::", false, false}, // 100.100.100.200
+		{"2002::", false, false},           // 0.0.0.0
+		{"2002:808:808::1", true, true},    // 8.8.8.8
+		{"2002:5db8:d822::1", true, true},  // 93.184.216.34
+		// Teredo (2001::/32): the client's IPv4 address, inverted, in the
+		// last 32 bits (the server's in bits 32-64 is not where packets go).
+		{"2001:0:4136:e378:8000:63bf:80ff:fffe", true, false},  // client 127.0.0.1
+		{"2001:0:4136:e378:8000:63bf:5601:5601", false, false}, // client 169.254.169.254
+		{"2001::f5ff:fffe", true, false},                       // client 10.0.0.1
+		{"2001::9b9b:9b9b", true, false},                       // client 100.100.100.100 (CGNAT)
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", true, true},   // client 192.0.2.45 (RFC 4380's example)
+		{"2001:0:4136:e378:8000:63bf:f7f7:f7f7", true, true},   // client 8.8.8.8
+		{"2001:0:4136:e378:8000:63bf:ffff:ffff", false, false}, // client 0.0.0.0
+		{"2001:db8::1", true, true},                            // not Teredo
 	}
 	open, blocked := New(Options{}), New(Options{BlockPrivate: true})
 	for _, tt := range tests {
@@ -114,6 +141,9 @@ func TestControl(t *testing.T) {
 		{"[::]:80", false, false},
 		{"0.0.0.0:80", false, false},
 		{"8.8.8.8:53", true, true},
+		{"[2002:7f00:1::]:80", true, false},
+		{"[2002:a9fe:a9fe::]:80", false, false},
+		{"[2001::f5ff:fffe]:80", true, false},
 		{"not-an-address", false, false},
 		{"localhost:80", false, false}, // never a host name at this point: refuse rather than guess
 	}
