@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -152,4 +153,93 @@ func TestProvidersBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameValues(t, "GET /providers and the registry", got, want)
+}
+
+const (
+	fileFields   = `items { id kind mimeType modifiedAt name path size } nextPageToken path`
+	columnFields = `name normalizedName dataType nullable primaryKey`
+)
+
+// TestCrossSurfaceFiles lists and validates files of an s3 connection (on
+// the fake S3) over both surfaces.
+func TestCrossSurfaceFiles(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db testdb.DB) {
+		e := newEnv(t, db)
+		s3 := fakeS3(t)
+		id := e.do("alice", "POST", "/connections", strings.ReplaceAll(s3Body("Reports"), "{s3}", s3.URL)).json(t)["id"].(string)
+		files := `query($id: ID!, $path: String!, $size: Int!, $token: String) { connection(id: $id) {
+			files(path: $path, pageSize: $size, pageToken: $token) { ` + fileFields + ` } } }`
+		for _, tc := range []struct {
+			query string
+			vars  map[string]any
+		}{
+			{"", map[string]any{"path": "/", "size": 100}},
+			{"?path=/docs", map[string]any{"path": "/docs", "size": 100}},
+			{"?path=/docs/2024&pageSize=1", map[string]any{"path": "/docs/2024", "size": 1}},
+		} {
+			rest := e.do("bob", "GET", "/connections/"+id+"/files"+tc.query, "").json(t)
+			tc.vars["id"] = id
+			gql := e.graphql("bob", files, tc.vars)["connection"].(map[string]any)["files"].(map[string]any)
+			sameValues(t, "files"+tc.query, rest, gql)
+			if tok, _ := rest["nextPageToken"].(string); tok != "" {
+				// The token one surface gave opens the next page on the other.
+				next := e.do("bob", "GET", "/connections/"+id+"/files"+tc.query+"&pageToken="+url.QueryEscape(tok), "").json(t)
+				tc.vars["token"] = tok
+				sameValues(t, "next page of files"+tc.query, next, e.graphql("bob", files, tc.vars)["connection"].(map[string]any)["files"])
+			}
+		}
+
+		selection := []any{"/docs", "a.json", "/nothing"}
+		body, _ := json.Marshal(map[string]any{"selectedItems": selection})
+		rest := e.do("alice", "POST", "/connections/"+id+"/files/validate", string(body)).json(t)
+		gql := e.graphql("alice", `query($id: ID!, $items: [String!]!) { connection(id: $id) {
+			validateFileSelection(selectedItems: $items) { valid violations { item code message } totalItems totalBytes maxDepth } } }`,
+			map[string]any{"id": id, "items": selection})["connection"].(map[string]any)["validateFileSelection"]
+		sameValues(t, "validate file selection", rest, gql)
+		if rest["totalItems"] != float64(5) || rest["valid"] != false {
+			t.Errorf("validation %v: want 5 files and one violation", rest)
+		}
+	})
+}
+
+// TestCrossSurfaceSchema reads tables, columns, a sample and a query of the
+// test PostgreSQL over both surfaces.
+func TestCrossSurfaceSchema(t *testing.T) {
+	conn, schema := pgTarget(t)
+	e := newEnv(t, testdb.DB{Name: "sqlite", DataDir: t.TempDir()})
+	id := e.do("alice", "POST", "/connections", `{"name": "Test DB", "provider": "postgres", `+conn+`}`).json(t)["id"].(string)
+
+	rest := e.do("alice", "GET", "/connections/"+id+"/schema/tables?schema="+url.QueryEscape(schema), "").json(t)
+	gql := e.graphql("alice", `query($id: ID!, $schema: String) { connection(id: $id) {
+		schemaTables(schema: $schema) { schema table normalizedName spec kind columns { `+columnFields+` } } } }`,
+		map[string]any{"id": id, "schema": schema})["connection"].(map[string]any)["schemaTables"].([]any)
+	if tables := rest["tables"].([]any); len(tables) != 3 || len(gql) != 3 {
+		t.Fatalf("tables: REST %d, GraphQL %d, want 3", len(tables), len(gql))
+	}
+	var bare []any
+	for _, tb := range gql {
+		tb := tb.(map[string]any)
+		// Every table's columns (batched on GraphQL) equal REST's columns call.
+		cols := e.do("alice", "GET", "/connections/"+id+"/schema/columns?schema="+url.QueryEscape(schema)+"&table="+url.QueryEscape(tb["table"].(string)), "").json(t)
+		sameValues(t, "columns of "+tb["table"].(string), cols, map[string]any{"schema": tb["schema"], "table": tb["table"], "columns": tb["columns"]})
+		delete(tb, "columns")
+		bare = append(bare, tb)
+	}
+	sameValues(t, "tables", rest, map[string]any{"tables": bare})
+
+	cols := e.do("alice", "GET", "/connections/"+id+"/schema/columns?schema="+url.QueryEscape(schema)+"&table=orders", "").json(t)
+	sameValues(t, "schemaColumns", cols, e.graphql("alice", `query($id: ID!, $schema: String!) { connection(id: $id) {
+		schemaColumns(schema: $schema, table: "orders") { schema table columns { `+columnFields+` } } } }`,
+		map[string]any{"id": id, "schema": schema})["connection"].(map[string]any)["schemaColumns"])
+
+	body, _ := json.Marshal(map[string]any{"schema": schema, "table": "orders", "maxRows": 2})
+	sameValues(t, "sample", e.do("alice", "POST", "/connections/"+id+"/schema/sample", string(body)).json(t),
+		e.graphql("alice", `mutation($id: ID!, $schema: String!) { sampleTable(id: $id, schema: $schema, table: "orders", maxRows: 2) {
+			schema table columns { `+columnFields+` } rows rowCount maxRows truncated } }`, map[string]any{"id": id, "schema": schema})["sampleTable"])
+
+	sql := "SELECT id, total, placed_at, tags, meta, big FROM " + schema + ".orders ORDER BY id"
+	body, _ = json.Marshal(map[string]any{"sql": sql})
+	sameValues(t, "query", e.do("alice", "POST", "/connections/"+id+"/schema/query", string(body)).json(t),
+		e.graphql("alice", `mutation($id: ID!, $sql: String!) { runQuery(id: $id, sql: $sql) {
+			columns rows rowCount maxRows truncated queryHash tableRefs { schema table } } }`, map[string]any{"id": id, "sql": sql})["runQuery"])
 }
