@@ -272,6 +272,9 @@ func (w *walker) message(m protoreflect.Message, scope *cteScope) {
 		if x.GetSchemaname() != "" || !scope.has(x.GetRelname()) {
 			w.refs = append(w.refs, rangeRef{providers.TableRef{Schema: x.GetSchemaname(), Table: x.GetRelname()}, x.GetLocation()})
 		}
+	case *pg.ParamRef:
+		w.err = refused("the statement has a parameter ($%d); write the value into the statement", x.GetNumber())
+		return
 	case *pg.IntoClause:
 		w.err = refused("SELECT ... INTO creates a table and is not allowed")
 		return

@@ -112,6 +112,7 @@ func TestClassifyRefuses(t *testing.T) {
 		{"denied function in CASE", "SELECT CASE WHEN true THEN query_to_xml('x', true, true, '') END", "query_to_xml"},
 		{"denied function as a column default of VALUES", "VALUES (setval('s', 1))", "setval"},
 		{"attribute notation", "SELECT t.nextval FROM t", "names the function nextval"},
+		{"parameters", "SELECT * FROM t WHERE id = $1", "parameter ($1)"},
 		{"unicode escape spelling", `SELECT U&"pg_read_\0066ile"('x')`, "pg_read_file"},
 		{"denied function in a recursive CTE arm", "WITH RECURSIVE r AS (SELECT 1 UNION ALL SELECT pg_stat_reset()::int FROM r) SELECT * FROM r", "pg_stat_reset"},
 	}

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"os"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -69,4 +71,27 @@ func asError(t testing.TB, err error) *providers.Error {
 		t.Fatalf("error %T %v is not a *providers.Error", err, err)
 	}
 	return pe
+}
+
+var (
+	exitMu    sync.Mutex
+	exitFuncs []func()
+)
+
+// atExit registers cleanup for fixtures shared by several tests; TestMain
+// runs it after the last test.
+func atExit(f func()) {
+	exitMu.Lock()
+	defer exitMu.Unlock()
+	exitFuncs = append(exitFuncs, f)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	exitMu.Lock()
+	for i := len(exitFuncs) - 1; i >= 0; i-- {
+		exitFuncs[i]()
+	}
+	exitMu.Unlock()
+	os.Exit(code)
 }
