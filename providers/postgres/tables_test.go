@@ -123,18 +123,18 @@ func TestListTables(t *testing.T) {
 			return providers.Table{Schema: schema, Table: table, Spec: spec, Kind: kind}
 		}
 		want := []providers.Table{
-			tbl(f.sales, "100% done", sq + `."100% done"`, "table"),
-			tbl(f.sales, "Big Orders", sq + `."Big Orders"`, "view"),
-			tbl(f.sales, "Order Lines", sq + `."Order Lines"`, "table"),
-			tbl(f.sales, "customers", sq + ".customers", "table"),
-			tbl(f.sales, "empty", sq + ".empty", "table"),
-			tbl(f.sales, "events", sq + ".events", "table"),           // partitioned
-			tbl(f.sales, "events_2024", sq + ".events_2024", "table"), // a partition
-			tbl(f.sales, "order_totals", sq + ".order_totals", "materialized_view"),
-			tbl(f.sales, "remote", sq + ".remote", "foreign_table"),
-			tbl(f.sales, "select", sq + `."select"`, "table"),
-			tbl(f.sales, "t_1", sq + ".t_1", "table"),
-			tbl(f.sales, "tx1", sq + ".tx1", "table"),
+			tbl(f.sales, "100% done", sq+`."100% done"`, "table"),
+			tbl(f.sales, "Big Orders", sq+`."Big Orders"`, "view"),
+			tbl(f.sales, "Order Lines", sq+`."Order Lines"`, "table"),
+			tbl(f.sales, "customers", sq+".customers", "table"),
+			tbl(f.sales, "empty", sq+".empty", "table"),
+			tbl(f.sales, "events", sq+".events", "table"),           // partitioned
+			tbl(f.sales, "events_2024", sq+".events_2024", "table"), // a partition
+			tbl(f.sales, "order_totals", sq+".order_totals", "materialized_view"),
+			tbl(f.sales, "remote", sq+".remote", "foreign_table"),
+			tbl(f.sales, "select", sq+`."select"`, "table"),
+			tbl(f.sales, "t_1", sq+".t_1", "table"),
+			tbl(f.sales, "tx1", sq+".tx1", "table"),
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("got\n%v\nwant\n%v", got, want)
@@ -166,7 +166,9 @@ func TestListTables(t *testing.T) {
 				t.Errorf("%s missing", want)
 			}
 		}
-		if !slices.ContainsFunc(got, func(n string) bool { return strings.HasPrefix(n, "pg_temp_") && strings.HasSuffix(n, ".junction_tmp_listed") }) {
+		if !slices.ContainsFunc(got, func(n string) bool {
+			return strings.HasPrefix(n, "pg_temp_") && strings.HasSuffix(n, ".junction_tmp_listed")
+		}) {
 			t.Errorf("the temporary table is not listed with includeSystem")
 		}
 		var kinds []string
