@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
@@ -21,12 +22,19 @@ import (
 // TokenStore persists one connection's OAuth token inside its sealed
 // credentials. Implemented by the resolvers on top of the store.
 type TokenStore interface {
-	// LoadToken returns the token currently stored, or nil when none is.
+	// LoadToken returns the token currently stored, or nil when none is. A
+	// store that also keeps the connection's own refresh token returns it,
+	// in a token without an access token, when no token was stored since it
+	// was set: every refresh is made with the refresh token the store holds,
+	// never with a copy kept in memory.
 	LoadToken(ctx context.Context) (*oauth2.Token, error)
-	// SaveToken stores next if the stored token is still prev (compare-and-swap
-	// on the connection's version; prev is nil when nothing was stored). It
-	// returns ErrTokenConflict when another writer got there first; the caller
-	// then reloads.
+	// SaveToken stores next if nothing the token was obtained from changed
+	// since prev was loaded: prev is the token LoadToken returned, unchanged
+	// (nil when it returned nil), and a store may carry in it what its
+	// compare-and-swap needs (a version of the credentials and settings).
+	// It returns ErrTokenConflict when another writer got there first: a
+	// user's edit of the credentials or another process's refresh. The
+	// caller then discards next: an edit always wins over a write-back.
 	SaveToken(ctx context.Context, prev, next *oauth2.Token) error
 }
 
@@ -46,6 +54,11 @@ type TokenKeyer interface {
 // others wait, then find the refreshed token in the store. Without it, each
 // process refreshes on its own and compare-and-swap decides which token is
 // kept (nothing is lost, but there may be one token call per process).
+//
+// The right must lapse by ctx's deadline at the latest (a store keeping it
+// as a lease derives the lease's lifetime from that deadline): the holder
+// finishes its token call by then, and a process that dies holding it keeps
+// the others waiting no longer than one provider call.
 type TokenLocker interface {
 	LockToken(ctx context.Context) (unlock func(), err error)
 }
@@ -62,9 +75,10 @@ type OAuthFlow struct {
 	ClientID     string
 	ClientSecret string
 	Scopes       []string
-	// RefreshToken is the connection's refresh token. Once a refreshed token
-	// carrying a rotated refresh token has been stored, the stored one is
-	// used instead.
+	// RefreshToken is the connection's refresh token. It is sent only when
+	// the TokenStore holds none: a refresh always uses the refresh token the
+	// store holds (loaded inside the refresh lease), which a rotation or an
+	// edit may have replaced since the driver read this one.
 	RefreshToken string
 	// EndpointParams are extra form fields of the client-credentials grant.
 	EndpointParams url.Values
@@ -96,6 +110,17 @@ const (
 	flightTimeout = 30 * time.Second
 	// maxCached is the cache size above which expired entries are dropped.
 	maxCached = 1024
+	// leaseMargin bounds how long before a call's deadline the refresh lease
+	// lapses: a process waiting for it gives up then and says why, before
+	// its caller's deadline turns that into a bare timeout.
+	leaseMargin = time.Second
+	// leaseRetryAfter is the Retry-After of a caller that gave up waiting
+	// for another process's refresh.
+	leaseRetryAfter = 5 * time.Second
+	// saveTimeout bounds writing a refreshed token back once the token call
+	// succeeded, even past the call's deadline: a rotated refresh token that
+	// is not saved is lost.
+	saveTimeout = 5 * time.Second
 )
 
 // OAuth is the process-wide token machinery: it caches tokens until shortly
@@ -109,10 +134,14 @@ type OAuth struct {
 	now     func() time.Time // tests replace it
 }
 
+// cachedToken is a token handed out again until shortly before it expires.
+// With a TokenStore its refresh token is never used to refresh: the store's
+// is (an in-memory copy may have been retired by rotations since).
 type cachedToken struct {
 	tok *oauth2.Token
 	// unsaved is set when the token could not be written back; prev is what
-	// the store held then. The next call retries the save first.
+	// the store held then. The next call retries the save first (a
+	// compare-and-swap against prev, so it never overwrites a newer token).
 	unsaved bool
 	prev    *oauth2.Token
 }
@@ -130,11 +159,22 @@ func NewOAuth() *OAuth { return &OAuth{} }
 // Token returns a valid access token for flow. A cached token is reused until
 // 60 s before it expires; then the stored token is used if another process
 // already refreshed it, and otherwise the token endpoint is called once for
-// all concurrent callers, through the guarded client and within ctx's
-// deadline. A refreshed token keeps the old refresh token when the provider
-// sends none and is written back through c.Tokens with compare-and-swap; on a
-// conflict the stored token wins. An invalid_grant answer becomes
-// CodeAuthFailed with a message saying the connection must be re-authorised.
+// all concurrent callers, through the guarded client (never retried: a
+// provider that rotates refresh tokens may have consumed the old one even
+// when it answered 5xx) and within ctx's deadline.
+//
+// With a TokenLocker the refresh holds the store's lease, which lapses a
+// little before the deadline; the refresh token is the one the store holds,
+// loaded inside the lease. A caller that cannot get the lease by then fails
+// with CodeRateLimited ("another process is refreshing ...") and a
+// RetryAfter. A refreshed token keeps the old refresh token when the provider
+// sends none and is written back through c.Tokens with compare-and-swap on
+// what the refresh started from. When that fails because the stored token
+// changed, a usable stored token is returned; otherwise (the credentials were
+// edited meanwhile) the refreshed token is discarded and the call fails with
+// a retryable CodeProviderError: the edit wins, and the next call uses it.
+// An invalid_grant answer becomes CodeAuthFailed with a message saying the
+// connection must be re-authorised.
 //
 // With c.OAuth nil nothing is cached in memory; with c.Tokens nil nothing is
 // loaded or saved. The returned token is the caller's to modify.
@@ -202,105 +242,150 @@ func (o *OAuth) token(ctx context.Context, c Config, provider string, flow OAuth
 // obtain runs in one flight per key: it decides between the stored token and
 // a token call, and writes a new token back.
 func (o *OAuth) obtain(ctx context.Context, c Config, provider string, flow OAuthFlow, key string) (*oauth2.Token, error) {
-	var stored *oauth2.Token
-	if c.Tokens != nil {
-		t, err := c.Tokens.LoadToken(ctx)
-		if err != nil {
-			return nil, Wrap(CodeProviderError, err, "%s: could not load the stored OAuth token", provider)
-		}
-		stored = t
-	}
 	o.mu.Lock()
 	e := o.tokens[key]
 	o.mu.Unlock()
-	if e != nil && e.unsaved && c.Tokens != nil {
+	if c.Tokens == nil {
+		// Nothing is stored: the token cached here is the only copy, and a
+		// refresh token rotated into it the only one still valid.
+		refresh := flow.RefreshToken
+		if refresh != "" && e != nil && e.tok.RefreshToken != "" {
+			refresh = e.tok.RefreshToken
+		}
+		next, err := o.fetch(ctx, c, flow, refresh)
+		if err != nil {
+			return o.failed(provider, flow, err, entryToken(e))
+		}
+		o.put(key, next, false, nil)
+		return next, nil
+	}
+	if e != nil && e.unsaved {
 		// A token refreshed earlier could not be saved: save it now, unless
 		// the store moved on meanwhile (then the store wins).
 		switch err := c.Tokens.SaveToken(ctx, e.prev, e.tok); {
 		case err == nil:
-			stored = e.tok
 			o.put(key, e.tok, false, nil)
+			if o.usable(e.tok, flow.Rejected) {
+				return e.tok, nil
+			}
 		case errors.Is(err, ErrTokenConflict):
 			o.drop(key)
-			e = nil
 		default:
 			return nil, Wrap(CodeProviderError, err, "%s: the refreshed OAuth token could not be saved; try again", provider)
 		}
+		e = nil
+	}
+	stored, err := c.Tokens.LoadToken(ctx)
+	if err != nil {
+		return nil, Wrap(CodeProviderError, err, "%s: could not load the stored OAuth token", provider)
 	}
 	if o.usable(stored, flow.Rejected) {
 		o.put(key, stored, false, nil)
 		return stored, nil
 	}
+	// The context the refresh runs in; the write-back gets a little longer.
+	callCtx := ctx
 	if l, ok := c.Tokens.(TokenLocker); ok {
-		unlock, err := l.LockToken(ctx)
+		lctx, cancel := leaseContext(ctx)
+		defer cancel()
+		unlock, err := l.LockToken(lctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, Classify(provider, ctx.Err())
 			}
+			if lctx.Err() != nil {
+				return nil, &Error{Code: CodeRateLimited, Retryable: true, RetryAfter: leaseRetryAfter, Err: err,
+					Message: provider + ": another process is refreshing this connection's OAuth token; try again in a few seconds"}
+			}
 			return nil, Wrap(CodeProviderError, err, "%s: could not take the OAuth refresh lock", provider)
 		}
 		defer unlock()
-		// Another process may have refreshed while this one waited.
-		cur, err := c.Tokens.LoadToken(ctx)
-		if err != nil {
+		// The token call ends when the lease does, so no other process
+		// refreshes while it is in flight.
+		callCtx = lctx
+		// Load again inside the lease: another process may have refreshed
+		// (and rotated the refresh token) while this one waited.
+		if stored, err = c.Tokens.LoadToken(callCtx); err != nil {
+			if ctx.Err() == nil && callCtx.Err() != nil {
+				return nil, Errorf(CodeTimeout, "%s: no time was left to refresh the OAuth token", provider)
+			}
 			return nil, Wrap(CodeProviderError, err, "%s: could not load the stored OAuth token", provider)
 		}
-		if o.usable(cur, flow.Rejected) {
-			o.put(key, cur, false, nil)
-			return cur, nil
+		if o.usable(stored, flow.Rejected) {
+			o.put(key, stored, false, nil)
+			return stored, nil
 		}
-		stored = cur
 	}
 
-	// The refresh token: the stored one (it may have been rotated by another
-	// process), else the one cached here, else the connection's own.
-	refresh := flow.RefreshToken
-	if refresh != "" {
-		if e != nil && e.tok.RefreshToken != "" {
-			refresh = e.tok.RefreshToken
-		}
-		if stored != nil && stored.RefreshToken != "" {
-			refresh = stored.RefreshToken
-		}
-	}
-	next, err := fetchToken(ctx, c, flow, refresh)
-	if isInvalidGrant(err) && c.Tokens != nil {
-		// Another process may have refreshed (and rotated the refresh
-		// token) since the load: use what it stored, or its refresh token.
-		cur, lerr := c.Tokens.LoadToken(ctx)
-		if lerr == nil && cur != nil && accessTokenOf(cur) != accessTokenOf(stored) {
+	// The refresh token is the one stored (it may have been rotated by
+	// another process, or replaced by an edit), else the connection's own.
+	refresh := storedRefresh(flow, stored)
+	next, err := o.fetch(callCtx, c, flow, refresh)
+	if isInvalidGrant(err) {
+		// Another process without the lease may have refreshed (and rotated
+		// the refresh token) since the load: use what it stored, or refresh
+		// once more with the refresh token it stored.
+		cur, lerr := c.Tokens.LoadToken(callCtx)
+		if lerr == nil && cur != nil && !sameToken(cur, stored) {
 			stored = cur
 			if o.usable(cur, flow.Rejected) {
 				o.put(key, cur, false, nil)
 				return cur, nil
 			}
-			if cur.RefreshToken != "" && cur.RefreshToken != refresh {
-				refresh = cur.RefreshToken
-				next, err = fetchToken(ctx, c, flow, refresh)
+			if r := storedRefresh(flow, cur); r != refresh {
+				refresh = r
+				next, err = o.fetch(callCtx, c, flow, refresh)
 			}
 		}
-	}
-	if isInvalidGrant(err) && flow.RefreshToken != "" && flow.RefreshToken != refresh {
-		// The connection's own refresh token is not the one kept: it may
-		// have been re-authorised since.
-		refresh = flow.RefreshToken
-		next, err = fetchToken(ctx, c, flow, refresh)
 	}
 	if err != nil {
-		pe := TokenError(provider, err)
-		// The token endpoint is down or slow but the current token has not
-		// expired yet: use it rather than fail.
-		if pe.Code != CodeAuthFailed && pe.Code != CodePermissionDenied && pe.Code != CodeInvalidConfig {
-			for _, t := range []*oauth2.Token{stored, entryToken(e)} {
-				if t != nil && t.AccessToken != flow.Rejected && o.clock().Before(t.Expiry) {
-					return t, nil
-				}
-			}
-		}
-		return nil, pe
+		return o.failed(provider, flow, err, stored, entryToken(e))
 	}
 	if next.RefreshToken == "" {
 		next.RefreshToken = refresh
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	err = c.Tokens.SaveToken(sctx, stored, next)
+	if errors.Is(err, ErrTokenConflict) {
+		// What the refresh started from changed meanwhile. If another
+		// process stored a token, use it. Otherwise the credentials were
+		// edited: the edit wins, and the token refreshed from what they
+		// replaced is discarded, never written over them.
+		cur, lerr := c.Tokens.LoadToken(sctx)
+		if lerr == nil && o.usable(cur, flow.Rejected) {
+			o.put(key, cur, false, nil)
+			return cur, nil
+		}
+		o.drop(key)
+		return nil, &Error{Code: CodeProviderError, Retryable: true, Err: err,
+			Message: provider + ": the connection's credentials changed while its OAuth token was being refreshed; the refreshed token was discarded, try again"}
+	}
+	if err != nil {
+		o.put(key, next, true, stored)
+		return nil, Wrap(CodeProviderError, err, "%s: the refreshed OAuth token could not be saved; try again", provider)
+	}
+	o.put(key, next, false, nil)
+	return next, nil
+}
+
+// storedRefresh is the refresh token to send: none for the client-credentials
+// grant, else the stored one, else the connection's own.
+func storedRefresh(flow OAuthFlow, stored *oauth2.Token) string {
+	if flow.RefreshToken == "" {
+		return ""
+	}
+	if stored != nil && stored.RefreshToken != "" {
+		return stored.RefreshToken
+	}
+	return flow.RefreshToken
+}
+
+// fetch makes the token call and dates the token's expiry.
+func (o *OAuth) fetch(ctx context.Context, c Config, flow OAuthFlow, refresh string) (*oauth2.Token, error) {
+	next, err := fetchToken(ctx, c, flow, refresh)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case next.Expiry.IsZero():
@@ -309,39 +394,39 @@ func (o *OAuth) obtain(ctx context.Context, c Config, provider string, flow OAut
 		// x/oauth2 dates the expiry by the real clock; tests run on another.
 		next.Expiry = o.clock().Add(time.Until(next.Expiry))
 	}
-	if c.Tokens == nil {
-		o.put(key, next, false, nil)
-		return next, nil
-	}
-	prev := stored
-	err = c.Tokens.SaveToken(ctx, prev, next)
-	if errors.Is(err, ErrTokenConflict) {
-		// Another process refreshed meanwhile: its token is the one stored,
-		// so use it. Only when the store holds nothing usable is ours written
-		// over it.
-		cur, lerr := c.Tokens.LoadToken(ctx)
-		switch {
-		case lerr != nil:
-			err = lerr
-		case o.usable(cur, flow.Rejected):
-			o.put(key, cur, false, nil)
-			return cur, nil
-		default:
-			prev = cur
-			err = c.Tokens.SaveToken(ctx, prev, next)
-		}
-	}
-	if err != nil {
-		o.put(key, next, true, prev)
-		return nil, Wrap(CodeProviderError, err, "%s: the refreshed OAuth token could not be saved; try again", provider)
-	}
-	o.put(key, next, false, nil)
 	return next, nil
 }
 
-// fetchToken calls the token endpoint through the guarded client.
+// failed classifies a failed token call. When the token endpoint is down or
+// slow but one of current has not expired yet, that token is used rather
+// than fail.
+func (o *OAuth) failed(provider string, flow OAuthFlow, err error, current ...*oauth2.Token) (*oauth2.Token, error) {
+	pe := TokenError(provider, err)
+	if pe.Code != CodeAuthFailed && pe.Code != CodePermissionDenied && pe.Code != CodeInvalidConfig {
+		for _, t := range current {
+			if t != nil && t.AccessToken != "" && t.AccessToken != flow.Rejected && o.clock().Before(t.Expiry) {
+				return t, nil
+			}
+		}
+	}
+	return nil, pe
+}
+
+// leaseContext is ctx ending a little before ctx's deadline (a tenth of the
+// time left, at most leaseMargin): the refresh lease lapses then, so a
+// waiting caller still has time to say why it gave up.
+func leaseContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := min(time.Until(dl)/10, leaseMargin)
+	return context.WithDeadline(ctx, dl.Add(-max(margin, 0)))
+}
+
+// fetchToken calls the token endpoint once, through the guarded client.
 func fetchToken(ctx context.Context, c Config, flow OAuthFlow, refresh string) (*oauth2.Token, error) {
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.Client())
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, tokenClient(c.Client()))
 	if refresh != "" {
 		cfg := &oauth2.Config{ClientID: flow.ClientID, ClientSecret: flow.ClientSecret, Scopes: flow.Scopes,
 			Endpoint: oauth2.Endpoint{TokenURL: flow.TokenURL, AuthStyle: flow.AuthStyle}}
@@ -366,16 +451,33 @@ func fetchToken(ctx context.Context, c Config, flow OAuthFlow, refresh string) (
 	return cfg.Token(ctx)
 }
 
+// tokenClient is hc without its retries of 429 and 5xx: a provider that
+// rotates refresh tokens may have consumed the one sent even when it answered
+// an error, and a second attempt with it could revoke the grant. The dialer,
+// body cap and redirect policy are kept.
+func tokenClient(hc *http.Client) *http.Client {
+	rt, ok := hc.Transport.(*retryTransport)
+	if !ok {
+		return hc
+	}
+	opts := rt.opts
+	opts.MaxRetries = -1
+	once := *hc
+	once.Transport = &retryTransport{next: rt.next, opts: opts}
+	return &once
+}
+
 func isInvalidGrant(err error) bool {
 	var re *oauth2.RetrieveError
 	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
 }
 
-func accessTokenOf(t *oauth2.Token) string {
-	if t == nil {
-		return ""
+// sameToken reports whether a and b hold the same access and refresh tokens.
+func sameToken(a, b *oauth2.Token) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-	return t.AccessToken
+	return a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken
 }
 
 func (o *OAuth) clock() time.Time {
@@ -525,6 +627,33 @@ type encodedToken struct {
 	RefreshToken string         `json:"refresh_token,omitempty"`
 	Expiry       time.Time      `json:"expiry,omitzero"`
 	Extra        map[string]any `json:"extra,omitempty"`
+}
+
+// tokenStampKey is the Extra key under which StampToken keeps a stamp.
+const tokenStampKey = "junction_token_stamp"
+
+// StampToken returns a copy of t carrying stamp: an opaque version of what a
+// TokenStore loaded t from (a digest of the connection's settings and
+// credentials), which its SaveToken reads back from prev with TokenStamp to
+// compare-and-swap on it. The extras EncodeToken keeps are kept; the stamp
+// itself is never encoded.
+func StampToken(t *oauth2.Token, stamp string) *oauth2.Token {
+	extra := map[string]any{tokenStampKey: stamp}
+	for _, k := range tokenExtraKeys {
+		if v := t.Extra(k); v != nil && v != "" {
+			extra[k] = v
+		}
+	}
+	return t.WithExtra(extra)
+}
+
+// TokenStamp returns the stamp StampToken put on t, or "".
+func TokenStamp(t *oauth2.Token) string {
+	if t == nil {
+		return ""
+	}
+	s, _ := t.Extra(tokenStampKey).(string)
+	return s
 }
 
 // EncodeToken serialises t for a TokenStore, keeping the token-response

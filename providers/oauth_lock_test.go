@@ -2,6 +2,8 @@ package providers_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,4 +87,73 @@ func tokenOf(tok *oauth2.Token) string {
 		return ""
 	}
 	return tok.AccessToken
+}
+
+// TestOAuthLeaseHeldByCrashedProcess: a process died holding the refresh
+// lease. A caller waiting for it gives up before its own deadline with a
+// sentence saying why (rate_limited, with a Retry-After), not a timeout, and
+// without a token call.
+func TestOAuthLeaseHeldByCrashedProcess(t *testing.T) {
+	ts := newTokenServer(t, "rt-0")
+	store := &lockingStore{MemTokenStore: &providertest.MemTokenStore{}, sem: make(chan struct{}, 1)}
+	store.sem <- struct{}{} // held, and never given up
+	c := config(newOAuth(newClock()), store)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := c.Token(ctx, "acme", refreshFlow(ts, "rt-0"))
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Code != providers.CodeRateLimited || !pe.Retryable || pe.RetryAfter <= 0 ||
+		!strings.Contains(pe.Message, "another process is refreshing") {
+		t.Fatalf("got %v, want rate_limited saying another process is refreshing, with a Retry-After", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the caller's deadline passed before it was answered")
+	}
+	if ts.hits.Load() != 0 {
+		t.Errorf("%d token calls", ts.hits.Load())
+	}
+}
+
+// deadlineLocker records the deadline of the context LockToken gets, from
+// which a store derives its lease's lifetime.
+type deadlineLocker struct {
+	*providertest.MemTokenStore
+	deadline chan time.Time
+}
+
+func (s *deadlineLocker) LockToken(ctx context.Context) (func(), error) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Time{}
+	}
+	s.deadline <- dl
+	return func() {}, nil
+}
+
+// TestOAuthLeaseEndsBeforeDeadline: the lease is asked for until a little
+// before the call's deadline (or Config.Timeout's), never longer: a process
+// that dies holding it blocks the others for less than one provider call.
+func TestOAuthLeaseEndsBeforeDeadline(t *testing.T) {
+	ts := newTokenServer(t, "rt-0")
+	for _, withDeadline := range []bool{true, false} {
+		store := &deadlineLocker{MemTokenStore: &providertest.MemTokenStore{}, deadline: make(chan time.Time, 1)}
+		c := config(newOAuth(newClock()), store)
+		c.Timeout = 3 * time.Second
+		ctx := context.Background()
+		start := time.Now()
+		want := start.Add(c.Timeout)
+		if withDeadline {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			want, _ = ctx.Deadline()
+		}
+		if _, err := c.Token(ctx, "acme", refreshFlow(ts, "rt-0")); err != nil {
+			t.Fatal(err)
+		}
+		dl := <-store.deadline
+		if dl.IsZero() || !dl.Before(want) || dl.Before(start) {
+			t.Fatalf("deadline=%v: the lease was asked for until %v; want before the call's deadline %v", withDeadline, dl, want)
+		}
+	}
 }

@@ -740,6 +740,15 @@ func TestEncodeToken(t *testing.T) {
 	if _, err := providers.DecodeToken([]byte("{")); err == nil {
 		t.Fatal("bad JSON decoded")
 	}
+	// A stamp keeps the extras drivers read and is never encoded.
+	stamped := providers.StampToken(out, "v1")
+	if providers.TokenStamp(stamped) != "v1" || stamped.Extra("instance_url") != "https://na1.example.com" ||
+		providers.TokenStamp(out) != "" || providers.TokenStamp(nil) != "" {
+		t.Fatalf("stamp %q, instance_url %v", providers.TokenStamp(stamped), stamped.Extra("instance_url"))
+	}
+	if b, _ := providers.EncodeToken(stamped); strings.Contains(string(b), "v1") {
+		t.Fatalf("the stamp was encoded: %s", b)
+	}
 }
 
 // staleStore answers its first load with an old token, as a load that
@@ -778,24 +787,196 @@ func TestOAuthLostRotationRace(t *testing.T) {
 	}
 }
 
-// TestOAuthReauthorised: the stored refresh token is dead but the
-// connection's own one (re-authorised since) works.
+// TestOAuthReauthorised: a re-authorisation replaces the connection's refresh
+// token and drops the stored token; the next refresh uses the new one.
 func TestOAuthReauthorised(t *testing.T) {
 	ts := newTokenServer(t, "rt-new")
 	clk := newClock()
-	store := &providertest.MemTokenStore{}
-	old := &oauth2.Token{AccessToken: "at-old", RefreshToken: "rt-old", Expiry: clk.Now().Add(-time.Minute)}
-	if err := store.SaveToken(context.Background(), nil, old); err != nil {
-		t.Fatal(err)
-	}
+	store := newConnStore("rt-old")
+	store.put(&oauth2.Token{AccessToken: "at-old", RefreshToken: "rt-old", Expiry: clk.Now().Add(-time.Minute)})
+	store.edit("rt-new")
 	c := config(newOAuth(clk), store)
 	tok := mustToken(t, c, refreshFlow(ts, "rt-new"))
-	if tok.AccessToken != "at-1" || tok.RefreshToken != "rt-new" || ts.hits.Load() != 2 {
+	if tok.AccessToken != "at-1" || tok.RefreshToken != "rt-new" || ts.hits.Load() != 1 {
 		t.Fatalf("got %+v after %d calls", tok, ts.hits.Load())
 	}
-	if saved, _ := store.LoadToken(context.Background()); saved.RefreshToken != "rt-new" {
-		t.Fatalf("saved %+v", saved)
+	if saved, own := store.state(); saved.RefreshToken != "rt-new" || own != "rt-new" {
+		t.Fatalf("saved %+v, own refresh token %q", saved, own)
 	}
+}
+
+// TestOAuthRefreshesOnlyWithStoredToken: once the stored refresh token is
+// refused (invalid_grant), the driver's copy of the connection's refresh
+// token, retired five rotations ago, is never sent: a provider that detects
+// the reuse of a retired token revokes the whole grant.
+func TestOAuthRefreshesOnlyWithStoredToken(t *testing.T) {
+	ts := newTokenServer(t, "rt-0") // rt-0 still works here, to show it is not tried
+	clk := newClock()
+	store := newConnStore("rt-5")
+	store.put(&oauth2.Token{AccessToken: "at-5", RefreshToken: "rt-5", Expiry: clk.Now().Add(-time.Minute)})
+	c := config(newOAuth(clk), store)
+	_, err := c.Token(context.Background(), "acme", refreshFlow(ts, "rt-0"))
+	if pe := (*providers.Error)(nil); !errors.As(err, &pe) || pe.Code != providers.CodeAuthFailed {
+		t.Errorf("got %v, want auth_failed", err)
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, f := range ts.seen {
+		if rt := f.Get("refresh_token"); rt != "rt-5" {
+			t.Errorf("a token call sent %q; only the stored rt-5 may be sent", rt)
+		}
+	}
+	if len(ts.seen) != 1 {
+		t.Errorf("%d token calls, want 1", len(ts.seen))
+	}
+}
+
+// TestOAuthUnstoredCopyNotUsed: a refresh token this process cached is not
+// used once the store holds another (here the connection's own, set by an
+// edit that dropped the stored token), even by a caller whose flow still
+// carries the old one (a Conn opened before the edit).
+func TestOAuthUnstoredCopyNotUsed(t *testing.T) {
+	ts := newTokenServer(t, "rt-0")
+	ts.rotate = true
+	clk := newClock()
+	store := newConnStore("rt-0")
+	c := config(newOAuth(clk), store)
+	flow := refreshFlow(ts, "rt-0")
+	mustToken(t, c, flow) // at-1, rt-1 stored and cached
+	ts.mu.Lock()
+	ts.refreshes["rt-user"] = true
+	ts.mu.Unlock()
+	store.edit("rt-user")
+	clk.Advance(2 * time.Hour)
+	tok := mustToken(t, c, flow) // a Conn opened before the edit
+	if got := ts.lastForm().Get("refresh_token"); got != "rt-user" || tok.AccessToken != "at-2" {
+		t.Fatalf("refreshed with %q (got %s), want the stored rt-user", got, tok.AccessToken)
+	}
+}
+
+// TestOAuthEditWinsOverRefreshInFlight: the user saves a new refresh token
+// while a refresh with the old one is in flight. The refresh's result is
+// discarded (the call fails, retryable, saying why), the edit stays, and
+// the next call refreshes with the user's token. With nothing stored when
+// the refresh started, too.
+func TestOAuthEditWinsOverRefreshInFlight(t *testing.T) {
+	for _, hadToken := range []bool{true, false} {
+		t.Run(fmt.Sprintf("stored=%v", hadToken), func(t *testing.T) {
+			ts := newTokenServer(t, "rt-0")
+			ts.rotate = true
+			ts.refreshes["rt-user"] = true
+			ts.hold()
+			clk := newClock()
+			store := newConnStore("rt-0")
+			if hadToken {
+				store.put(&oauth2.Token{AccessToken: "at-0", RefreshToken: "rt-0", Expiry: clk.Now().Add(-time.Minute)})
+			}
+			c := config(newOAuth(clk), store)
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Token(context.Background(), "acme", refreshFlow(ts, "rt-0"))
+				done <- err
+			}()
+			waitFor(t, "the token call", func() bool { return ts.hits.Load() == 1 })
+			store.edit("rt-user") // PATCH 200 while the call is in flight
+			ts.release()
+			err := <-done
+			var pe *providers.Error
+			if !errors.As(err, &pe) || pe.Code != providers.CodeProviderError || !pe.Retryable || !strings.Contains(pe.Message, "credentials changed") {
+				t.Fatalf("the refresh that lost the race returned %v", err)
+			}
+			if tok, own := store.state(); tok != nil || own != "rt-user" {
+				t.Fatalf("after the race the store holds %+v and refresh token %q; the edit must win", tok, own)
+			}
+			tok := mustToken(t, c, refreshFlow(ts, "rt-user"))
+			if got := ts.lastForm().Get("refresh_token"); got != "rt-user" || tok.AccessToken != "at-2" {
+				t.Fatalf("next call refreshed with %q and got %s", got, tok.AccessToken)
+			}
+			if saved, own := store.state(); saved == nil || saved.AccessToken != "at-2" || own != saved.RefreshToken {
+				t.Fatalf("stored %+v, own %q", saved, own)
+			}
+		})
+	}
+}
+
+// TestOAuthTokenCallNotRetried: the token call is made once whatever the
+// answer: a provider that rotates refresh tokens may have consumed the one
+// sent before failing, and re-sending it could revoke the grant.
+func TestOAuthTokenCallNotRetried(t *testing.T) {
+	for _, status := range []int{500, 502, 503, 504, 429} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			ts := newTokenServer(t, "rt-0")
+			ts.status = status
+			if status == 429 {
+				ts.retryAfter = "0"
+			}
+			c := config(newOAuth(newClock()), &providertest.MemTokenStore{})
+			_, err := c.Token(context.Background(), "acme", refreshFlow(ts, "rt-0"))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if n := ts.hits.Load(); n != 1 {
+				t.Fatalf("%d token calls for one HTTP %d, want 1", n, status)
+			}
+		})
+	}
+}
+
+// connStore is a TokenStore shaped like the resolvers' one over a
+// connection's sealed credentials: the connection's own refresh token beside
+// the stored token, a version bumped by every write, an edit that replaces
+// the refresh token and drops the stored token, and a compare-and-swap on
+// the version the token was loaded at (carried in it by StampToken).
+type connStore struct {
+	mu      sync.Mutex
+	version int
+	tok     *oauth2.Token
+	own     string
+}
+
+func newConnStore(refresh string) *connStore { return &connStore{own: refresh} }
+
+func (s *connStore) LoadToken(ctx context.Context) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := &oauth2.Token{RefreshToken: s.own}
+	if s.tok != nil {
+		c := *s.tok
+		t = &c
+	}
+	return providers.StampToken(t, fmt.Sprint(s.version)), nil
+}
+
+func (s *connStore) SaveToken(ctx context.Context, prev, next *oauth2.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if providers.TokenStamp(prev) != fmt.Sprint(s.version) {
+		return providers.ErrTokenConflict
+	}
+	c := *next
+	s.tok, s.own = &c, next.RefreshToken
+	s.version++
+	return nil
+}
+
+func (s *connStore) put(t *oauth2.Token) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tok, s.own = t, t.RefreshToken
+	s.version++
+}
+
+func (s *connStore) edit(refresh string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tok, s.own = nil, refresh
+	s.version++
+}
+
+func (s *connStore) state() (*oauth2.Token, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tok, s.own
 }
 
 func TestOAuthPanicFailsTheCall(t *testing.T) {
