@@ -8,7 +8,8 @@ import (
 // ForEach calls fn(ctx, i) for i in [0, n) with at most workers calls at
 // once (workers < 1 means 1). The first error cancels the context the other
 // calls see, no new call starts after it, and ForEach returns it once every
-// started call has returned.
+// started call has returned. When ctx ends first, no new call starts and
+// ForEach returns the first error a started call returned, else ctx's cause.
 func ForEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
 	if workers < 1 {
 		workers = 1
@@ -16,7 +17,11 @@ func ForEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
 	for i := range n {
 		select {
 		case sem <- struct{}{}:
@@ -28,11 +33,15 @@ func ForEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i
 		wg.Go(func() {
 			defer func() { <-sem }()
 			if err := fn(ctx, i); err != nil {
+				once.Do(func() { first = err })
 				stop(err)
 			}
 		})
 	}
 	wg.Wait()
+	if first != nil {
+		return first
+	}
 	return context.Cause(ctx)
 }
 

@@ -64,3 +64,26 @@ func TestStatEach(t *testing.T) {
 		t.Fatalf("whole-call failure: got %v", err)
 	}
 }
+
+// TestForEachCallerCancel: when the caller's context ends, no new call starts
+// and a started call's own error is returned rather than the bare cause.
+func TestForEachCallerCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	boom := errors.New("boom")
+	var calls atomic.Int32
+	err := providers.ForEach(ctx, 10, 1, func(ctx context.Context, i int) error {
+		calls.Add(1)
+		cancel()
+		return boom
+	})
+	if !errors.Is(err, boom) || calls.Load() != 1 {
+		t.Fatalf("err %v after %d calls, want boom after 1", err, calls.Load())
+	}
+	err = providers.ForEach(ctx, 10, 1, func(ctx context.Context, i int) error {
+		t.Error("a call started on an ended context")
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"mime"
 	"path"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/junctionhq/junction/providers"
@@ -103,34 +102,26 @@ func (c *conn) ListFiles(ctx context.Context, req providers.ListFilesRequest) (*
 func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*providers.StatFilesResult, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	out := &providers.StatFilesResult{Items: make([]providers.FileStat, len(req.Items))}
-	err := statEach(ctx, len(req.Items), func(ctx context.Context, i int) error {
-		ref := req.Items[i]
+	return providers.StatEach(ctx, name, req.Items, statConcurrency, func(ctx context.Context, ref providers.FileRef) (providers.FileItem, error) {
 		what := "the item " + ref.String()
 		if ref.ID != "" {
 			md, rel, err := c.byID(ctx, ref.ID, what)
-			if err == nil {
-				out.Items[i].Item = md.fileItem(rel)
+			if err != nil {
+				return providers.FileItem{}, err
 			}
-			return err
+			return md.fileItem(rel), nil
 		}
 		p := c.upstream(ref.Path)
 		if p == "" {
 			// get_metadata does not describe the account's root.
-			out.Items[i].Item = providers.FileItem{ID: "/", Kind: providers.FileKindFolder, Path: "/"}
-			return nil
+			return providers.FileItem{ID: "/", Kind: providers.FileKindFolder, Path: "/"}, nil
 		}
 		var md metadata
-		err := c.rpc(ctx, "files/get_metadata", pathArg{p}, what, &md)
-		if err == nil {
-			out.Items[i].Item = md.fileItem(ref.Path)
+		if err := c.rpc(ctx, "files/get_metadata", pathArg{p}, what, &md); err != nil {
+			return providers.FileItem{}, err
 		}
-		return err
-	}, func(i int, pe *providers.Error) { out.Items[i].Err = pe })
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+		return md.fileItem(ref.Path), nil
+	})
 }
 
 // WalkFiles lists every file below a folder with files/list_folder
@@ -239,41 +230,4 @@ func (md metadata) fileItem(p string) providers.FileItem {
 		}
 	}
 	return fi
-}
-
-// statEach runs stat(i) for i in [0, n), at most statConcurrency at a time.
-// A not-found or permission-denied error is handed to itemErr; the first
-// other error cancels the rest and is returned.
-func statEach(ctx context.Context, n int, stat func(context.Context, int) error, itemErr func(int, *providers.Error)) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sem := make(chan struct{}, statConcurrency)
-	var wg sync.WaitGroup
-	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := stat(ctx, i)
-			if err == nil {
-				return
-			}
-			pe := providers.Classify(name, err)
-			if pe.Code == providers.CodeNotFound || pe.Code == providers.CodePermissionDenied {
-				itemErr(i, pe)
-				return
-			}
-			cancel(pe)
-		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return providers.Classify(name, err)
-	}
-	return nil
 }

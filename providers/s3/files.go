@@ -2,12 +2,11 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"path"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -263,39 +262,19 @@ func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*
 	if len(req.Items) == 0 {
 		return res, nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		next  atomic.Int64
-		once  sync.Once
-		first error
-		wg    sync.WaitGroup
-	)
-	for range min(statWorkers, len(req.Items)) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(req.Items) {
-					return
-				}
-				st, err := c.statOne(ctx, req.Items[i])
-				if err != nil {
-					once.Do(func() { first = err; cancel() })
-					return
-				}
-				res.Items[i] = st
-			}
-		})
-	}
-	wg.Wait()
-	if first != nil {
-		return nil, first
+	err := providers.ForEach(ctx, len(req.Items), statWorkers, func(ctx context.Context, i int) (err error) {
+		res.Items[i], err = c.statOne(ctx, req.Items[i])
+		return err
+	})
+	var pe *providers.Error
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.As(err, &pe): // statOne's: a failure of the whole call
+		return nil, err
 	}
 	// The caller's context ended before every item was described.
-	if err := context.Cause(ctx); err != nil {
-		return nil, withContext("stat", fmt.Sprintf("%d items", len(req.Items)), c.classify(err))
-	}
-	return res, nil
+	return nil, withContext("stat", fmt.Sprintf("%d items", len(req.Items)), c.classify(err))
 }
 
 // statOne describes one item. Its error is for failures of the whole call;

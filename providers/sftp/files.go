@@ -11,7 +11,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/pkg/sftp"
 
@@ -157,7 +156,9 @@ func (c *conn) describeEntries(ctx context.Context, s *session, root, dirReal, r
 		it := item(providers.JoinPath(rel, e.Name()), e)
 		items[k] = &it
 	}
-	err := forEach(ctx, len(links), func(j int) error {
+	// Each call runs on ctx, not ForEach's: a failure stops new calls but
+	// lets the started ones finish their requests on the session.
+	err := providers.ForEach(ctx, len(links), parallel, func(_ context.Context, j int) error {
 		k := links[j]
 		name := entries[k].Name()
 		real, fi, err := s.resolve(ctx, dirReal, []string{name})
@@ -203,7 +204,7 @@ func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*
 		if err != nil {
 			return err
 		}
-		return forEach(ctx, len(todo), func(j int) error {
+		return providers.ForEach(ctx, len(todo), parallel, func(_ context.Context, j int) error {
 			k := todo[j]
 			rel := rels[k]
 			real, fi, err := s.resolve(ctx, root, splitPath(rel))
@@ -394,51 +395,22 @@ func (s *session) resolve(ctx context.Context, dir string, rest []string) (strin
 	}
 }
 
-// lstatAll describes every path, pipelining the requests.
+// lstatAll describes every path, pipelining the requests. A path not
+// described because ctx ended has ctx's error.
 func (s *session) lstatAll(ctx context.Context, paths []string) ([]os.FileInfo, []error) {
 	fis := make([]os.FileInfo, len(paths))
 	errs := make([]error, len(paths))
-	forEach(ctx, len(paths), func(k int) error {
+	if err := providers.ForEach(ctx, len(paths), parallel, func(_ context.Context, k int) error {
 		fis[k], errs[k] = s.lstat(ctx, paths[k])
 		return nil
-	})
-	return fis, errs
-}
-
-// forEach runs fn(0..n-1) with at most parallel at once and returns the
-// first error (the rest still run to their end, but new ones do not start).
-func forEach(ctx context.Context, n int, fn func(k int) error) error {
-	if n == 1 {
-		return fn(0)
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		sem   = make(chan struct{}, parallel)
-	)
-	for k := range n {
-		mu.Lock()
-		stop := first != nil
-		mu.Unlock()
-		if stop {
-			break
-		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := fn(k); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
+	}); err != nil {
+		for k := range paths {
+			if fis[k] == nil && errs[k] == nil {
+				errs[k] = err
 			}
-		}()
+		}
 	}
-	wg.Wait()
-	return first
+	return fis, errs
 }
 
 // item describes the entry at rel (a path below the root) from its

@@ -7,7 +7,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/junctionhq/junction/providers"
@@ -101,64 +100,22 @@ func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	out := &providers.StatFilesResult{Items: make([]providers.FileStat, len(req.Items))}
-	err = statEach(ctx, len(req.Items), func(ctx context.Context, i int) error {
-		ref := req.Items[i]
-		var it *located
-		var err error
+	return providers.StatEach(ctx, name, req.Items, statConcurrency, func(ctx context.Context, ref providers.FileRef) (providers.FileItem, error) {
 		if ref.ID != "" {
-			it, err = c.itemByID(ctx, drive, ref.ID, "the item "+ref.String())
-		} else {
-			it = &located{path: ref.Path}
-			err = c.call(ctx, providers.Call{Path: c.pathOf(drive, ref.Path), What: "the item " + ref.Path,
-				Query: url.Values{"$select": {itemSelect + ",root"}}}, &it.driveItem)
-		}
-		if err == nil {
-			out.Items[i].Item = it.fileItem(it.path)
-		}
-		return err
-	}, func(i int, pe *providers.Error) { out.Items[i].Err = pe })
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// statEach runs stat(i) for i in [0, n), at most statConcurrency at a time.
-// A not-found or permission-denied error is handed to itemErr; the first
-// other error cancels the rest and is returned.
-func statEach(ctx context.Context, n int, stat func(context.Context, int) error, itemErr func(int, *providers.Error)) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sem := make(chan struct{}, statConcurrency)
-	var wg sync.WaitGroup
-	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := stat(ctx, i)
-			if err == nil {
-				return
+			it, err := c.itemByID(ctx, drive, ref.ID, "the item "+ref.String())
+			if err != nil {
+				return providers.FileItem{}, err
 			}
-			pe := providers.Classify(name, err)
-			if pe.Code == providers.CodeNotFound || pe.Code == providers.CodePermissionDenied {
-				itemErr(i, pe)
-				return
-			}
-			cancel(pe)
-		})
-	}
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil {
-		return providers.Classify(name, err)
-	}
-	return nil
+			return it.fileItem(it.path), nil
+		}
+		var it driveItem
+		err := c.call(ctx, providers.Call{Path: c.pathOf(drive, ref.Path), What: "the item " + ref.Path,
+			Query: url.Values{"$select": {itemSelect + ",root"}}}, &it)
+		if err != nil {
+			return providers.FileItem{}, err
+		}
+		return it.fileItem(ref.Path), nil
+	})
 }
 
 // located is a driveItem with its path below the root.
