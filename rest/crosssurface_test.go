@@ -206,7 +206,7 @@ func TestCrossSurfaceFiles(t *testing.T) {
 // test PostgreSQL over both surfaces.
 func TestCrossSurfaceSchema(t *testing.T) {
 	conn, schema := pgTarget(t)
-	e := newEnv(t, testdb.DB{Name: "sqlite", DataDir: t.TempDir()})
+	e := newEnvWith(t, testdb.DB{Name: "sqlite", DataDir: t.TempDir()}, parserLimits)
 	id := e.do("alice", "POST", "/connections", `{"name": "Test DB", "provider": "postgres", `+conn+`}`).json(t)["id"].(string)
 
 	rest := e.do("alice", "GET", "/connections/"+id+"/schema/tables?schema="+url.QueryEscape(schema), "").json(t)

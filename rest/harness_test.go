@@ -76,7 +76,11 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t *testing.T, db testdb.DB) *env {
+func newEnv(t *testing.T, db testdb.DB) *env { return newEnvWith(t, db, resolvers.Limits{}) }
+
+// newEnvWith is newEnv with the resolvers' limits (zero fields take the
+// defaults).
+func newEnvWith(t *testing.T, db testdb.DB, limits resolvers.Limits) *env {
 	t.Helper()
 	st := testdb.Open(t, db, testdb.NewKey(t))
 	logs := &syncBuffer{}
@@ -84,7 +88,7 @@ func newEnv(t *testing.T, db testdb.DB) *env {
 	res := &resolvers.Resolver{
 		Store: st, Providers: builtin.Registry(), Log: log,
 		HTTPClient: providers.NewHTTPClient(providers.HTTPOptions{}), OAuth: providers.NewOAuth(),
-		ProviderTimeout: 5 * time.Second,
+		ProviderTimeout: 5 * time.Second, Limits: limits,
 	}
 	e := &env{t: t, st: st, logs: logs, tokens: map[string]string{}, names: map[string]string{}, literals: map[string]string{}}
 	for _, u := range []struct{ tenant, name, email, role string }{

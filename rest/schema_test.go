@@ -11,10 +11,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/junctionhq/junction/internal/testdb"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/builtin"
+	"github.com/junctionhq/junction/providers/postgres"
+	"github.com/junctionhq/junction/resolvers"
 )
 
 // schemaScenario reads a real PostgreSQL through a postgres connection:
@@ -74,6 +77,9 @@ func pgTarget(t *testing.T) (conn, schema string) {
 	if drv, _ := builtin.Registry().Get("postgres"); !slices.Contains(drv.Spec().Capabilities, providers.CapSchema) {
 		t.Skip("the postgres driver does not browse schemas yet")
 	}
+	// The statement guard's parser compiles on first use (seconds; a minute
+	// under -race on a busy machine): start it now, and give queries time.
+	postgres.WarmParser()
 	raw := testdb.FreshSchema(t)
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -98,10 +104,13 @@ func pgTarget(t *testing.T) (conn, schema string) {
 	return conn, schema
 }
 
+// parserLimits give the first query the time the SQL parser needs to start.
+var parserLimits = resolvers.Limits{QueryTimeout: 3 * time.Minute}
+
 // TestSchemaContract runs schemaScenario against the test PostgreSQL.
 func TestSchemaContract(t *testing.T) {
 	conn, schema := pgTarget(t)
-	e := newEnv(t, testdb.DB{Name: "sqlite", DataDir: t.TempDir()})
+	e := newEnvWith(t, testdb.DB{Name: "sqlite", DataDir: t.TempDir()}, parserLimits)
 	e.literals[schema] = "<schema>"
 	// queryHash is the SHA-256 of the statement with white space outside
 	// literals collapsed; the goldens show the hash of these texts by name,
