@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -260,6 +261,10 @@ func (e *environment) measure(ctx context.Context, w workload, dbKind string) (*
 			if isMain {
 				t = w.main
 			}
+			if busy, ok := e.waitQuiet(ctx); !ok {
+				res.problems = append(res.problems, fmt.Sprintf("%s round %d started while %.1f CPUs were busy with other work",
+					t.label, round+1, busy))
+			}
 			r, err := e.load(ctx, t, e.opts.Duration)
 			if err != nil {
 				return res, err
@@ -442,4 +447,76 @@ func (r *report) print(w io.Writer) {
 			fmt.Fprintf(bw, "WARNING %s %s: %s\n", res.w.id, res.w.name, p)
 		}
 	}
+}
+
+// waitQuiet waits until fewer than -quiet CPUs are busy over a second (the
+// servers are idle between runs, so that is other work), for at most
+// -quiet-wait. It reports the last sample and whether the machine was quiet.
+func (e *environment) waitQuiet(ctx context.Context) (float64, bool) {
+	if e.opts.QuietCPUs <= 0 {
+		return 0, true
+	}
+	deadline := time.Now().Add(e.opts.QuietWait)
+	waited := false
+	for {
+		busy, err := cpuBusy(ctx, time.Second)
+		if err != nil {
+			return 0, true // no /proc/stat: cannot tell
+		}
+		if busy < e.opts.QuietCPUs {
+			if waited {
+				e.logf("  machine quiet again (%.2f CPUs busy)", busy)
+			}
+			return busy, true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			e.logf("  still %.2f CPUs busy after waiting %s: running anyway (flagged)", busy, e.opts.QuietWait)
+			return busy, false
+		}
+		if !waited {
+			e.logf("  %.2f CPUs busy with other work: waiting up to %s for quiet", busy, e.opts.QuietWait)
+			waited = true
+		}
+	}
+}
+
+// cpuBusy samples /proc/stat over d and returns how many CPUs' worth of
+// time was spent busy (not idle, not waiting for I/O).
+func cpuBusy(ctx context.Context, d time.Duration) (float64, error) {
+	sample := func() (busy, total float64, err error) {
+		b, err := os.ReadFile("/proc/stat")
+		if err != nil {
+			return 0, 0, err
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		if len(f) < 6 || f[0] != "cpu" {
+			return 0, 0, fmt.Errorf("/proc/stat: unexpected %q", line)
+		}
+		for i, s := range f[1:] {
+			v, _ := strconv.ParseFloat(s, 64)
+			if i >= 8 { // guest time is already counted in user
+				break
+			}
+			total += v
+			if i != 3 && i != 4 { // idle, iowait
+				busy += v
+			}
+		}
+		return busy, total, nil
+	}
+	b0, t0, err := sample()
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	b1, t1, err := sample()
+	if err != nil || t1 <= t0 {
+		return 0, err
+	}
+	return (b1 - b0) / (t1 - t0) * float64(runtime.NumCPU()), nil
 }

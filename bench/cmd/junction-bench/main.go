@@ -44,6 +44,10 @@ type options struct {
 	ScaleBig   int // the page-at-100,000 tenant
 	NoScale    bool
 	Keep       bool
+	// QuietCPUs and QuietWait: before each measured run, wait up to
+	// QuietWait until fewer than QuietCPUs CPUs are busy (0 disables).
+	QuietCPUs float64
+	QuietWait time.Duration
 }
 
 func main() {
@@ -85,6 +89,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.ScaleBig, "scale-big", 100000, "connections in the big tenant of the list-at-scale comparison")
 	fs.BoolVar(&o.NoScale, "no-scale", false, "skip the list-at-scale comparison (the slowest part)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory and PostgreSQL schemas (to look at them afterwards)")
+	fs.Float64Var(&o.QuietCPUs, "quiet", 0.5, "before each measured run, wait until fewer than this many CPUs are busy (0: do not wait)")
+	fs.DurationVar(&o.QuietWait, "quiet-wait", 3*time.Minute, "the longest wait for -quiet; a run that starts on a busy machine is flagged under the table")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 const wrkOutput = `Running 5s test @ http://127.0.0.1:41234
@@ -137,4 +139,14 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestCPUBusy(t *testing.T) {
+	if _, err := os.Stat("/proc/stat"); err != nil {
+		t.Skip("no /proc/stat")
+	}
+	busy, err := cpuBusy(t.Context(), 100*time.Millisecond)
+	if err != nil || busy < 0 || busy > float64(runtime.NumCPU())+0.01 {
+		t.Fatalf("cpuBusy = %v, %v", busy, err)
+	}
 }
