@@ -364,7 +364,21 @@ func (r *Resolver) applyUpdate(c *store.Connection, in UpdateInput) (map[string]
 	}
 	spec := drv.Spec()
 	stored, err := r.Store.OpenSecrets(c)
-	if err != nil {
+	unreadable := errors.Is(err, store.ErrUnreadable)
+	switch {
+	case unreadable && !in.Config.IsSet() && len(in.Credentials.Value()) == 0:
+		// A name, slug or visibility edit needs no secrets: the blob is
+		// kept as it is, still to be replaced.
+		if len(errs) > 0 {
+			return nil, false, invalid(errs...)
+		}
+		return nil, false, nil
+	case unreadable:
+		if ferrs := reenterAll(c, in.Credentials.Value()); len(ferrs) > 0 {
+			return nil, false, invalid(append(errs, ferrs...)...)
+		}
+		stored = map[string]string{}
+	case err != nil:
 		return nil, false, err
 	}
 	proposedCfg := map[string]any(c.Config)
@@ -381,17 +395,40 @@ func (r *Resolver) applyUpdate(c *store.Connection, in UpdateInput) (map[string]
 	if len(errs) > 0 {
 		return nil, false, invalid(errs...)
 	}
-	changed := !equalJSON(map[string]any(c.Config), cfg) || !maps.Equal(withoutToken(stored), withoutToken(merged))
+	changed := unreadable || !equalJSON(map[string]any(c.Config), cfg) || !maps.Equal(withoutToken(stored), withoutToken(merged))
 	if changed {
 		// A token minted from the old settings or grant must not outlive
 		// them: the next call obtains one from what was just saved.
 		delete(merged, oauthTokenKey)
 	}
 	c.Config = cfg
-	if maps.Equal(stored, merged) {
+	if maps.Equal(stored, merged) && !unreadable {
 		return nil, changed, nil
 	}
 	return merged, changed, nil
+}
+
+// unreadableMsg is what a caller is told about a connection whose stored
+// credentials do not open (store.ErrUnreadable).
+const unreadableMsg = "stored credentials cannot be opened; enter them again"
+
+// reenterAll checks that edits sends a value (or null) for every secret the
+// connection's row names, which is what it takes to replace credentials
+// that no longer open: nothing of them can be kept. It returns a "missing"
+// problem (422) for each secret not sent.
+func reenterAll(c *store.Connection, edits map[string]any) []FieldError {
+	var errs []FieldError
+	for _, name := range c.SecretFields {
+		if strings.HasPrefix(name, "_") {
+			continue // reserved (an OAuth token): dropped with the rest
+		}
+		if _, ok := edits[name]; !ok {
+			errs = append(errs, FieldError{Loc: []any{"credentials", name},
+				Msg:  "Field required: the stored credentials cannot be opened, so every secret must be entered again",
+				Type: "missing"})
+		}
+	}
+	return errs
 }
 
 // mergeSecrets applies per-key credential edits (string sets, null removes,

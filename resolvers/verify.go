@@ -77,14 +77,16 @@ func (r *Resolver) check(ctx context.Context, drv providers.Driver, cfg provider
 	}
 	details = map[string]any{}
 	if res != nil && res.Details != nil {
-		details, _ = providers.RedactValue(res.Details, cfg.Secrets).(map[string]any)
+		details = providers.RedactDetails(res.Details, cfg.Secrets)
 	}
 	return details, nil
 }
 
+// redactErr returns e with its message redacted and cut to a bounded
+// excerpt (providers.RedactMessage): what is shown and stored of it.
 func redactErr(e *providers.Error, secrets map[string]string) *providers.Error {
 	c := *e
-	c.Message = providers.Redact(c.Message, secrets)
+	c.Message = providers.RedactMessage(c.Message, secrets)
 	return &c
 }
 
@@ -112,12 +114,21 @@ func (r *Resolver) verifyConnection(ctx context.Context, id string) (*model.Conn
 	if !ok {
 		return nil, fmt.Errorf("connection %s has unknown provider %q", c.ID, c.Provider)
 	}
+	var details map[string]any
+	var perr *providers.Error
 	secrets, err := r.Store.OpenSecrets(c)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrUnreadable):
+		// Nothing is sent anywhere: the connection shows why it cannot
+		// work until its secrets are entered again.
+		r.Log.WarnContext(ctx, "connection credentials cannot be opened", "connection_id", c.ID, "provider", c.Provider, "err", err)
+		perr = providers.Errorf(providers.CodeInvalidConfig, "%s", unreadableMsg)
+	case err != nil:
 		return nil, err
+	default:
+		cfg := r.providerConfig(c.Config, secrets, &connTokens{store: r.Store, tenantID: c.TenantID, id: c.ID})
+		details, perr = r.check(ctx, drv, cfg, r.cached(c, drv, cfg))
 	}
-	cfg := r.providerConfig(c.Config, secrets, &connTokens{store: r.Store, tenantID: c.TenantID, id: c.ID})
-	details, perr := r.check(ctx, drv, cfg, r.cached(c, drv, cfg))
 	v := store.Verification{At: store.Now(), Status: string(model.ConnectionStatusActive), Details: details}
 	if perr != nil {
 		msg, code := perr.Message, verificationCode(perr)
@@ -168,6 +179,14 @@ func (r *Resolver) planTest(ctx context.Context, who auth.Identity, in model.Tes
 			return nil, fmt.Errorf("connection %s has unknown provider %q", c.ID, c.Provider)
 		}
 		stored, err := r.Store.OpenSecrets(c)
+		if errors.Is(err, store.ErrUnreadable) {
+			// Trying a connection whose credentials do not open takes all
+			// of its secrets, as replacing them does.
+			if ferrs := reenterAll(c, in.Credentials.Value()); len(ferrs) > 0 {
+				return nil, invalid(append(errs, ferrs...)...)
+			}
+			stored, err = map[string]string{}, nil
+		}
 		if err != nil {
 			return nil, err
 		}

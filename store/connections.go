@@ -207,13 +207,28 @@ func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error
 	return nil
 }
 
-// OpenSecrets decrypts c's credentials.
+// OpenSecrets decrypts c's credentials. It fails closed with ErrUnreadable
+// when they do not open (see KeyRing.Open) or when what opens does not hold
+// exactly the secrets c.SecretFields names: a row whose names and blob
+// disagree is damaged, never read as "no secrets".
 func (s *Store) OpenSecrets(c *Connection) (map[string]string, error) {
 	m, err := s.keys.Open(c.TenantID, c.ID, c.KeyID, c.Credentials)
 	if err != nil {
 		return nil, fmt.Errorf("store: connection %s: %w", c.ID, err)
 	}
+	if !slices.Equal(secretNames(m), sortedNames(c.SecretFields)) {
+		return nil, fmt.Errorf("store: connection %s: the sealed credentials do not hold the secrets the row names: %w", c.ID, ErrUnreadable)
+	}
 	return m, nil
+}
+
+func sortedNames(names JSONList) JSONList {
+	out := slices.Clone(names)
+	if out == nil {
+		out = JSONList{}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func secretNames(secrets map[string]string) JSONList {
@@ -480,4 +495,110 @@ func (s *Store) TouchLastUsed(ctx context.Context, tenantID, id string, at time.
 		return fmt.Errorf("store: touch last used: %w", err)
 	}
 	return nil
+}
+
+// reRedactVersion is the schema_migrations version that records ReRedact ran.
+const reRedactVersion = "0003_reredact"
+
+// reRedactPage is how many connections ReRedact reads at a time.
+const reRedactPage = 200
+
+// ReRedact runs once per database (recorded in schema_migrations as
+// 0003_reredact; later calls do nothing and return 0): it passes the stored
+// verification_error of every connection through redactText and its
+// verification_details through redactDetails, each with the connection's
+// own secrets, and writes back what changed. Text stored before redaction
+// covered every encoding may hold a secret an upstream echoed. A connection
+// whose credentials do not open cannot be redacted against them: its stored
+// text is replaced by ErrUnreadable's sentence and its details emptied. Only
+// those two columns are written (not the version), and only while the row's
+// version is still the one read. It returns how many connections changed.
+// The redaction is passed in, so the store needs no provider package.
+func (s *Store) ReRedact(ctx context.Context, redactText func(text string, secrets map[string]string) string,
+	redactDetails func(details map[string]any, secrets map[string]string) map[string]any) (int, error) {
+	done, err := s.db.NewSelect().Table("schema_migrations").Where("version = ?", reRedactVersion).Exists(ctx)
+	if err != nil || done {
+		return 0, wrap("re-redact", err)
+	}
+	changed := 0
+	after := ""
+	for {
+		var rows []*Connection
+		if err := s.db.NewSelect().Model(&rows).Where("id > ?", after).OrderExpr("id").Limit(reRedactPage).Scan(ctx); err != nil {
+			return changed, fmt.Errorf("store: re-redact: %w", err)
+		}
+		for _, c := range rows {
+			for attempt := 0; ; attempt++ {
+				n, err := s.reRedactRow(ctx, c, redactText, redactDetails)
+				if err != nil {
+					return changed, err
+				}
+				if n >= 0 || attempt == 3 {
+					changed += max(n, 0)
+					break
+				}
+				// Verified meanwhile: redact what was written instead.
+				if c, err = s.GetConnection(ctx, c.TenantID, c.ID); errors.Is(err, ErrNotFound) {
+					break
+				} else if err != nil {
+					return changed, err
+				}
+			}
+		}
+		if len(rows) < reRedactPage {
+			break
+		}
+		after = rows[len(rows)-1].ID
+	}
+	if _, err := s.db.NewInsert().Model(&struct {
+		bun.BaseModel `bun:"table:schema_migrations"`
+		Version       string `bun:"version,pk"`
+	}{Version: reRedactVersion}).On("CONFLICT (version) DO NOTHING").Exec(ctx); err != nil {
+		return changed, fmt.Errorf("store: re-redact: %w", err)
+	}
+	return changed, nil
+}
+
+// reRedactRow redacts one connection's stored verification text: 1 when it
+// changed it, 0 when nothing had to change, -1 when the row changed since c
+// was read.
+func (s *Store) reRedactRow(ctx context.Context, c *Connection, redactText func(string, map[string]string) string,
+	redactDetails func(map[string]any, map[string]string) map[string]any) (int, error) {
+	if c.VerificationError == nil && len(c.VerificationDetails) == 0 {
+		return 0, nil
+	}
+	msg, details := c.VerificationError, JSONMap{}
+	secrets, err := s.OpenSecrets(c)
+	switch {
+	case errors.Is(err, ErrUnreadable):
+		if msg != nil {
+			m := ErrUnreadable.Error()
+			msg = &m
+		}
+	case err != nil:
+		return 0, err
+	default:
+		if msg != nil {
+			m := redactText(*msg, secrets)
+			msg = &m
+		}
+		if len(c.VerificationDetails) > 0 {
+			details = redactDetails(c.VerificationDetails, secrets)
+		}
+	}
+	before, _ := json.Marshal([]any{c.VerificationError, c.VerificationDetails})
+	after, _ := json.Marshal([]any{msg, details})
+	if string(before) == string(after) {
+		return 0, nil
+	}
+	res, err := s.db.NewUpdate().Model((*Connection)(nil)).
+		Set("verification_error = ?", msg).Set("verification_details = ?", details).
+		Where("id = ? AND version = ?", c.ID, c.Version).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: re-redact: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return -1, nil
+	}
+	return 1, nil
 }

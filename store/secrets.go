@@ -186,26 +186,68 @@ func (r *KeyRing) Seal(tenantID, connectionID string, secrets map[string]string)
 	return aead.Seal(nonce, nonce, plain, additionalData(tenantID, connectionID)), r.primary, nil
 }
 
-// Open decrypts a blob sealed by Seal. Any tampering, a blob moved to another
-// row, or an unknown key fails with ErrWrongKey (wrapped with the key id).
+// ErrUnreadable: one connection's sealed credentials do not open: a damaged,
+// truncated, swapped or empty blob, a key id the ring does not hold, or
+// secret names that do not match what the blob holds. It concerns that
+// connection alone (the key itself is proven by CheckKeys); its secrets must
+// be entered again.
+var ErrUnreadable = errors.New("stored credentials cannot be opened; enter them again")
+
+// Open decrypts a blob sealed by Seal. It fails closed with ErrUnreadable:
+// any tampering, a blob moved to another row, an unknown key, and a blob
+// that is empty while a key id says something was sealed (or the reverse).
+// Only no blob and no key id is "no secrets".
 func (r *KeyRing) Open(tenantID, connectionID, keyID string, blob []byte) (map[string]string, error) {
-	if len(blob) == 0 {
+	switch {
+	case len(blob) == 0 && keyID == "":
 		return map[string]string{}, nil
+	case len(blob) == 0:
+		return nil, fmt.Errorf("sealed credentials are empty but name key %q: %w", keyID, ErrUnreadable)
+	case keyID == "":
+		return nil, fmt.Errorf("sealed credentials name no key: %w", ErrUnreadable)
 	}
 	aead, ok := r.keys[keyID]
 	if !ok {
-		return nil, fmt.Errorf("key id %q is not in the key ring: %w", keyID, ErrWrongKey)
+		return nil, fmt.Errorf("key id %q is not in the key ring: %w", keyID, ErrUnreadable)
 	}
 	if len(blob) < aead.NonceSize()+aead.Overhead() {
-		return nil, fmt.Errorf("sealed credentials are truncated: %w", ErrWrongKey)
+		return nil, fmt.Errorf("sealed credentials are truncated: %w", ErrUnreadable)
 	}
 	plain, err := aead.Open(nil, blob[:aead.NonceSize()], blob[aead.NonceSize():], additionalData(tenantID, connectionID))
 	if err != nil {
-		return nil, fmt.Errorf("key id %q: %w", keyID, ErrWrongKey)
+		return nil, fmt.Errorf("sealed credentials do not open with key %q: %w", keyID, ErrUnreadable)
 	}
 	out := map[string]string{}
 	if err := json.Unmarshal(plain, &out); err != nil {
-		return nil, fmt.Errorf("sealed credentials are malformed: %w", ErrWrongKey)
+		return nil, fmt.Errorf("sealed credentials are malformed: %w", ErrUnreadable)
 	}
 	return out, nil
+}
+
+// keyCheckPlain is what a key-check row seals: its opening proves the key.
+const keyCheckPlain = "junction key check"
+
+func keyCheckData(keyID string) []byte {
+	return []byte("junction/key-check/v1\x00" + keyID)
+}
+
+// sealCheck seals the key-check value of key id (which must be in the ring).
+func (r *KeyRing) sealCheck(id string) ([]byte, error) {
+	aead := r.keys[id]
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, []byte(keyCheckPlain), keyCheckData(id)), nil
+}
+
+// openCheck reports whether blob is key id's key-check value sealed with the
+// key the ring holds under that id.
+func (r *KeyRing) openCheck(id string, blob []byte) bool {
+	aead, ok := r.keys[id]
+	if !ok || len(blob) < aead.NonceSize()+aead.Overhead() {
+		return false
+	}
+	plain, err := aead.Open(nil, blob[:aead.NonceSize()], blob[aead.NonceSize():], keyCheckData(id))
+	return err == nil && string(plain) == keyCheckPlain
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,6 +30,7 @@ import (
 type Store struct {
 	db   *bun.DB
 	keys *KeyRing
+	log  *slog.Logger
 }
 
 // Options selects and configures the database.
@@ -40,12 +42,20 @@ type Options struct {
 	DataDir string
 	// Keys seals and opens credentials.
 	Keys *KeyRing
+	// Log receives what the store fixes or skips on its own (file
+	// permissions tightened, credentials that do not open); nil is
+	// slog.Default().
+	Log *slog.Logger
 }
 
 // Open connects to the database. It does not run migrations.
 func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Keys == nil {
 		return nil, errors.New("store: no key ring")
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
 	}
 	var db *bun.DB
 	switch {
@@ -74,6 +84,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			}
 			path = filepath.Join(o.DataDir, "junction.db")
 		}
+		if err := privateFiles(ctx, log, path); err != nil {
+			return nil, err
+		}
 		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
 		sqldb, err := sql.Open("sqlite", dsn)
 		if err != nil {
@@ -90,7 +103,61 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	return &Store{db: db, keys: o.Keys}, nil
+	if db.Dialect().Name() == dialect.SQLite {
+		// The -wal and -shm files exist now: SQLite gives them the
+		// database file's mode, but one left from before is checked too.
+		var file string
+		if err := db.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("store: connect: %w", err)
+		}
+		if err := privateFiles(ctx, log, file); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return &Store{db: db, keys: o.Keys, log: log}, nil
+}
+
+// privateFiles makes the SQLite database at path, and its -wal and -shm
+// files, readable by their owner only: they hold sealed credentials and
+// token hashes. A database that does not exist yet is created empty with
+// mode 0600 (SQLite then creates the others with the same mode); one with
+// wider permissions is tightened, and the change logged. An in-memory
+// database has no file.
+func privateFiles(ctx context.Context, log *slog.Logger, path string) error {
+	path, _, _ = strings.Cut(path, "?")
+	if path == "" || path == ":memory:" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("store: create database file: %w", err)
+		}
+	case !errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("store: create database file: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: database file: %w", err)
+		}
+		mode := fi.Mode().Perm()
+		if mode&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, mode&^0o077); err != nil {
+			return fmt.Errorf("store: restrict database file permissions: %w", err)
+		}
+		log.WarnContext(ctx, "database file was readable by others; restricted it to its owner",
+			"path", p, "was", fmt.Sprintf("%#o", mode), "now", fmt.Sprintf("%#o", mode&^0o077))
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -424,13 +424,13 @@ func TestSealedCredentials(t *testing.T) {
 		t.Run("blob copied to another row does not open", func(t *testing.T) {
 			moved := *got
 			moved.ID = b.ID
-			if _, err := st.OpenSecrets(&moved); !errors.Is(err, store.ErrWrongKey) {
-				t.Fatalf("err = %v, want ErrWrongKey", err)
+			if _, err := st.OpenSecrets(&moved); !errors.Is(err, store.ErrUnreadable) {
+				t.Fatalf("err = %v, want ErrUnreadable", err)
 			}
 			moved = *got
 			moved.TenantID = "another-tenant"
-			if _, err := st.OpenSecrets(&moved); !errors.Is(err, store.ErrWrongKey) {
-				t.Fatalf("other tenant: err = %v, want ErrWrongKey", err)
+			if _, err := st.OpenSecrets(&moved); !errors.Is(err, store.ErrUnreadable) {
+				t.Fatalf("other tenant: err = %v, want ErrUnreadable", err)
 			}
 		})
 
@@ -439,7 +439,7 @@ func TestSealedCredentials(t *testing.T) {
 				bad := *got
 				bad.Credentials = slices.Clone(got.Credentials)
 				bad.Credentials[i] ^= 0x01
-				if s, err := st.OpenSecrets(&bad); !errors.Is(err, store.ErrWrongKey) || s != nil {
+				if s, err := st.OpenSecrets(&bad); !errors.Is(err, store.ErrUnreadable) || s != nil {
 					t.Fatalf("byte %d flipped: secrets %v err %v", i, s, err)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -100,33 +101,142 @@ func (s *Store) UsersByID(ctx context.Context, tenantID string, ids []string) ([
 	return users, nil
 }
 
-// CheckKeys proves the key ring opens what is stored: every key id in use
-// must be in the ring, and one blob per key id must open. It is run at
-// start-up so a wrong key stops the server instead of failing later.
+// keyCheck is one key id's sealed canary: opening it proves that the key
+// the ring holds under that id is the one the data was sealed with.
+type keyCheck struct {
+	bun.BaseModel `bun:"table:key_checks"`
+
+	KeyID     string    `bun:"key_id,pk"`
+	Sealed    []byte    `bun:"sealed"`
+	CreatedAt time.Time `bun:"created_at"`
+}
+
+// legacyProbeRows bounds how many connections sealed with a key are tried
+// when a database from before key-check rows has none for it.
+const legacyProbeRows = 100
+
+// CheckKeys proves the key ring is the one the data was sealed with, against
+// the key-check rows (one sealed canary per key id), never a tenant's data:
+//
+//   - every key of the ring that has a key-check row must open it;
+//   - every key id that has a key-check row and still seals connections must
+//     be in the ring (the old key after a rotation that was not run);
+//   - a key id no key-check row knows is a damaged row: its connections fail
+//     alone (ErrUnreadable), start-up goes on;
+//   - the primary key gets its key-check row when it has none (first start,
+//     a new key).
+//
+// A database from before key-check rows (none at all) is adopted: a key id
+// in use must be in the ring and open one of its connections, which then
+// earns it its row. A wrong key fails with ErrWrongKey.
 func (s *Store) CheckKeys(ctx context.Context) error {
-	var ids []string
-	if err := s.db.NewSelect().Model((*Connection)(nil)).ColumnExpr("DISTINCT key_id").
-		Where("key_id IS NOT NULL").Scan(ctx, &ids); err != nil {
+	var checks []keyCheck
+	if err := s.db.NewSelect().Model(&checks).Scan(ctx); err != nil {
 		return fmt.Errorf("store: check keys: %w", err)
 	}
-	for _, id := range ids {
-		if !s.keys.Has(id) {
+	checked := map[string]bool{}
+	for _, c := range checks {
+		checked[c.KeyID] = true
+		if s.keys.Has(c.KeyID) && !s.keys.openCheck(c.KeyID, c.Sealed) {
+			return fmt.Errorf("the configured key %q is not the key stored credentials were sealed with under that id: %w", c.KeyID, ErrWrongKey)
+		}
+	}
+	adopted := len(checks) > 0
+	var used []string
+	if err := s.db.NewSelect().Model((*Connection)(nil)).ColumnExpr("DISTINCT key_id").
+		Where("key_id IS NOT NULL").Scan(ctx, &used); err != nil {
+		return fmt.Errorf("store: check keys: %w", err)
+	}
+	for _, id := range used {
+		switch {
+		case checked[id]:
+			if !s.keys.Has(id) {
+				return fmt.Errorf("stored credentials are sealed with key %q, which is not configured (have %v): %w", id, s.keys.IDs(), ErrWrongKey)
+			}
+		case s.keys.Has(id):
+			// Sealed before key-check rows existed (or by a process that
+			// did not record its key): adopt the key if it opens what it
+			// sealed.
+			ok, err := s.opensAny(ctx, id, legacyProbeRows)
+			switch {
+			case err != nil:
+				return err
+			case ok:
+				if err := s.writeKeyCheck(ctx, id); err != nil {
+					return err
+				}
+			case adopted:
+				s.log.WarnContext(ctx, "no connection sealed with this encryption key id opens; their credentials must be entered again", "key_id", id)
+			default:
+				return fmt.Errorf("no stored credentials sealed with key %q open with the configured key of that id: %w", id, ErrWrongKey)
+			}
+		case adopted:
+			// No process ever recorded this id: the rows naming it are
+			// damaged, and fail alone when read.
+			s.log.WarnContext(ctx, "connections name an encryption key id no key-check row knows; their credentials cannot be opened", "key_id", id)
+		default:
 			return fmt.Errorf("stored credentials are sealed with key %q, which is not configured (have %v): %w", id, s.keys.IDs(), ErrWrongKey)
 		}
-		c := new(Connection)
-		if err := s.db.NewSelect().Model(c).Where("key_id = ?", id).Limit(1).Scan(ctx); err != nil {
-			return fmt.Errorf("store: check keys: %w", err)
+	}
+	if !checked[s.keys.Primary()] {
+		return s.writeKeyCheck(ctx, s.keys.Primary())
+	}
+	return nil
+}
+
+// opensAny reports whether one of the first limit (0: all) connections
+// sealed with key id opens.
+func (s *Store) opensAny(ctx context.Context, id string, limit int) (bool, error) {
+	var rows []*Connection
+	q := s.db.NewSelect().Model(&rows).Column("id", "tenant_id", "credentials", "key_id", "secret_fields").
+		Where("key_id = ?", id).OrderExpr("id")
+	if limit > 0 {
+		q = q.Limit(int64(limit))
+	}
+	if err := q.Scan(ctx); err != nil {
+		return false, fmt.Errorf("store: check keys: %w", err)
+	}
+	for _, c := range rows {
+		if _, err := s.OpenSecrets(c); err == nil {
+			return true, nil
 		}
-		if _, err := s.OpenSecrets(c); err != nil {
-			return err
-		}
+	}
+	return false, nil
+}
+
+// writeKeyCheck stores key id's key-check row unless one exists, then proves
+// the stored one opens (another process may have written it first, with
+// another key under the same id).
+func (s *Store) writeKeyCheck(ctx context.Context, id string) error {
+	sealed, err := s.keys.sealCheck(id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.NewInsert().Model(&keyCheck{KeyID: id, Sealed: sealed, CreatedAt: Now()}).
+		On("CONFLICT (key_id) DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("store: write key check: %w", err)
+	}
+	var c keyCheck
+	if err := s.db.NewSelect().Model(&c).Where("key_id = ?", id).Scan(ctx); err != nil {
+		return fmt.Errorf("store: write key check: %w", err)
+	}
+	if !s.keys.openCheck(id, c.Sealed) {
+		return fmt.Errorf("the configured key %q is not the key stored credentials were sealed with under that id: %w", id, ErrWrongKey)
 	}
 	return nil
 }
 
 // RotateKeys reseals every credential blob not sealed with the primary key and
-// returns how many it rewrote. A second run rewrites nothing.
+// returns how many it rewrote. A second run rewrites nothing. It runs
+// CheckKeys first (so the primary key has its key-check row); a connection
+// whose credentials do not open is left as it is, logged, and does not stop
+// the rotation. The key-check row of an older key is removed once no
+// connection it could open is left sealed with it, so a process configured
+// with the new key alone starts.
 func (s *Store) RotateKeys(ctx context.Context) (int, error) {
+	if err := s.CheckKeys(ctx); err != nil {
+		return 0, err
+	}
 	var rows []*Connection
 	if err := s.db.NewSelect().Model(&rows).Where("key_id IS NOT NULL AND key_id <> ?", s.keys.Primary()).Scan(ctx); err != nil {
 		return 0, fmt.Errorf("store: rotate keys: %w", err)
@@ -134,6 +244,11 @@ func (s *Store) RotateKeys(ctx context.Context) (int, error) {
 	n := 0
 	for _, c := range rows {
 		secrets, err := s.OpenSecrets(c)
+		if errors.Is(err, ErrUnreadable) {
+			s.log.WarnContext(ctx, "rotate keys: credentials cannot be opened, left as they are; enter them again",
+				"tenant_id", c.TenantID, "connection_id", c.ID, "key_id", c.KeyID)
+			continue
+		}
 		if err != nil {
 			return n, err
 		}
@@ -149,6 +264,24 @@ func (s *Store) RotateKeys(ctx context.Context) (int, error) {
 		}
 		if k, _ := res.RowsAffected(); k == 1 {
 			n++
+		}
+	}
+	var ids []string
+	if err := s.db.NewSelect().Model((*keyCheck)(nil)).Column("key_id").Where("key_id <> ?", s.keys.Primary()).Scan(ctx, &ids); err != nil {
+		return n, fmt.Errorf("store: rotate keys: %w", err)
+	}
+	for _, id := range ids {
+		ok, err := s.opensAny(ctx, id, 0)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			// Some connection still needs the old key (it changed while
+			// being resealed): the next run reseals it.
+			continue
+		}
+		if _, err := s.db.NewDelete().Model((*keyCheck)(nil)).Where("key_id = ?", id).Exec(ctx); err != nil {
+			return n, fmt.Errorf("store: rotate keys: %w", err)
 		}
 	}
 	return n, nil
