@@ -42,7 +42,19 @@ func fakeS3(t *testing.T) *httptest.Server {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	s3 := gofakes3.New(backend).Server()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Listing the folder /throttled is throttled, as S3 does it.
+		if strings.HasPrefix(r.URL.Query().Get("prefix"), "throttled/") {
+			w.Header().Set("Retry-After", "7")
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+				`<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>1</RequestId></Error>`))
+			return
+		}
+		s3.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -73,6 +85,7 @@ var dataScenario = []call{
 	{user: "alice", method: "POST", path: "/connections", body: s3Body("Reports"), status: 201, save: "s3"},
 	{user: "alice", method: "POST", path: "/connections", body: s3Body("Archive"), status: 201, save: "s3_off"},
 	{user: "alice", method: "POST", path: "/connections/{s3_off}/disable", status: 200},
+	{user: "alice", method: "POST", path: "/connections", body: strings.Replace(s3Body("Nowhere"), "{s3}", "http://127.0.0.1:1", 1), status: 201, save: "s3_dead"},
 	{user: "alice", method: "POST", path: "/connections", body: shopBody, status: 201, save: "shop"},
 	{user: "alice", method: "POST", path: "/connections", body: warehouseBody, status: 201, save: "wh"},
 	{user: "alice", method: "POST", path: "/connections", body: strings.Replace(warehouseBody, "Warehouse", "Old warehouse", 1), status: 201, save: "wh_off"},
@@ -94,6 +107,8 @@ var dataScenario = []call{
 	{golden: "files_page_size_too_large", user: "alice", method: "GET", path: "/connections/{s3}/files?pageSize=1001&pageToken=nope", status: 422},
 	{golden: "files_page_size_zero", user: "alice", method: "GET", path: "/connections/{s3}/files?pageSize=0", status: 422},
 	{golden: "files_unknown_path", user: "alice", method: "GET", path: "/connections/{s3}/files?path=/nothing/here", status: 404},
+	{golden: "files_rate_limited", user: "alice", method: "GET", path: "/connections/{s3}/files?path=/throttled", status: 429},
+	{golden: "files_unreachable", user: "alice", method: "GET", path: "/connections/{s3_dead}/files", status: 502},
 	{golden: "files_not_found", user: "alice", method: "GET", path: "/connections/" + missingUUID + "/files", status: 404},
 	{golden: "files_other_tenant", user: "olga", method: "GET", path: "/connections/{s3}/files", status: 404},
 	{golden: "files_disabled", user: "alice", method: "GET", path: "/connections/{s3_off}/files", status: 409},

@@ -38,6 +38,7 @@ var schemaScenario = []call{
 
 	{golden: "sample_ok", user: "alice", method: "POST", path: "/connections/{db}/schema/sample", body: `{"schema": "{schema}", "table": "orders"}`, status: 200},
 	{golden: "sample_truncated", user: "alice", method: "POST", path: "/connections/{db}/schema/sample", body: `{"schema": "{schema}", "table": "Order Lines", "maxRows": 2}`, status: 200},
+	{golden: "sample_unknown_table", user: "alice", method: "POST", path: "/connections/{db}/schema/sample", body: `{"schema": "{schema}", "table": "nope"}`, status: 404},
 
 	{golden: "query_ok", user: "alice", method: "POST", path: "/connections/{db}/schema/query", status: 200,
 		body: `{"sql": "SELECT o.id, o.total, l.sku, o.meta\n  FROM {schema}.orders o JOIN {schema}.\"Order Lines\" l ON l.order_id = o.id ORDER BY o.id, l.line"}`},
