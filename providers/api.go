@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"golang.org/x/oauth2"
 )
 
 // API is the one authenticated request path of an HTTP driver. A driver
@@ -32,16 +34,26 @@ type API struct {
 	Header http.Header
 	// Auth authenticates r; nil sends r as it is. See AuthFunc.
 	Auth AuthFunc
-	// Reauth, when set, reports whether a non-2xx answer means the token was
+	// Reauth, when set, reports whether a failed answer means the token was
 	// refused, in which case Auth is called once more with that token as
 	// rejected and the call is sent again. Nil: no second try.
-	Reauth func(resp *http.Response, body []byte) bool
-	// Error classifies a non-2xx answer. redact removes every secret and the
-	// run-time token in all their encodings. Nil: StatusError with the body's
-	// text (redacted, one line, cut) as the detail.
-	Error func(resp *http.Response, body []byte, redact func(string) string) *Error
+	Reauth func(a Answer) bool
+	// Error classifies a failed answer (see Answer). Nil: StatusError with
+	// the body's text (redacted, one line, cut) as the detail, and a 404
+	// naming the Call's What.
+	Error func(a Answer) *Error
 	// MaxBody is the most bytes of an answer read; 0 means 4 MiB.
 	MaxBody int64
+	// SignEachAttempt runs Auth again for every send of a call, retries
+	// included, for credentials that must not be sent twice (a signature
+	// over a nonce). The shared client would resend a 429 or 5xx unchanged,
+	// so its retries are turned off for these requests and Do retries
+	// instead, under the client's own rules (HTTPOptions: MaxRetries, the
+	// backoff, Retry-After up to MaxWait, never a wait longer than half the
+	// time left); it also retries an answer Error marks Retryable. A client
+	// not made by NewHTTPClient retries nothing. False: the client retries,
+	// resending the request as Auth signed it once.
+	SignEachAttempt bool
 }
 
 // AuthFunc sets credentials on r. rejected is "" on the first try and, on the
@@ -51,9 +63,11 @@ type API struct {
 // stored secrets. Its error should be an *Error (Classify is applied).
 type AuthFunc func(ctx context.Context, r *http.Request, rejected string) (token string, err error)
 
-// BearerAuth sends an access token of flow as "Authorization: Bearer",
-// getting a new one when the previous was rejected.
-func BearerAuth(cfg Config, provider string, flow OAuthFlow) AuthFunc {
+// TokenAuth sends an access token of flow, which place puts on the request
+// (TokenHeader, TokenQuery, or the driver's own placement), getting a new one
+// when the previous was rejected. The token sent is the Response's Token, and
+// with its extras (scope) its OAuthToken.
+func TokenAuth(cfg Config, provider string, flow OAuthFlow, place func(r *http.Request, tok *oauth2.Token)) AuthFunc {
 	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
 		f := flow
 		f.Rejected = rejected
@@ -61,10 +75,41 @@ func BearerAuth(cfg Config, provider string, flow OAuthFlow) AuthFunc {
 		if err != nil {
 			return "", Classify(provider, err)
 		}
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		place(r, tok)
+		if sent, ok := ctx.Value(sentTokenKey{}).(**oauth2.Token); ok {
+			*sent = tok
+		}
 		return tok.AccessToken, nil
 	}
 }
+
+// BearerAuth sends an access token of flow as "Authorization: Bearer",
+// getting a new one when the previous was rejected.
+func BearerAuth(cfg Config, provider string, flow OAuthFlow) AuthFunc {
+	return TokenAuth(cfg, provider, flow, TokenHeader("Authorization", "Bearer "))
+}
+
+// TokenHeader places an access token in header, after prefix ("Bearer ",
+// or "" for a header that holds the token alone).
+func TokenHeader(header, prefix string) func(*http.Request, *oauth2.Token) {
+	return func(r *http.Request, tok *oauth2.Token) { r.Header.Set(header, prefix+tok.AccessToken) }
+}
+
+// TokenQuery places an access token in the query parameter param, appended
+// to the request's query as it is.
+func TokenQuery(param string) func(*http.Request, *oauth2.Token) {
+	return func(r *http.Request, tok *oauth2.Token) {
+		q := param + "=" + url.QueryEscape(tok.AccessToken)
+		if r.URL.RawQuery != "" {
+			q = r.URL.RawQuery + "&" + q
+		}
+		r.URL.RawQuery = q
+	}
+}
+
+// sentTokenKey carries, in the context Do hands to Auth, where TokenAuth
+// leaves the OAuth token it sent (a **oauth2.Token).
+type sentTokenKey struct{}
 
 // HeaderAuth sends a stored secret in one header (value is the whole header
 // value, such as "Bearer "+secret or "Klaviyo-API-Key "+secret).
@@ -76,8 +121,8 @@ func HeaderAuth(header, value string) AuthFunc {
 }
 
 // Unauthorized is a Reauth that retries a 401 answer.
-func Unauthorized(resp *http.Response, body []byte) bool {
-	return resp.StatusCode == http.StatusUnauthorized
+func Unauthorized(a Answer) bool {
+	return a.StatusCode == http.StatusUnauthorized
 }
 
 // Call is one request of an API.
@@ -90,31 +135,78 @@ type Call struct {
 	// credentials are never sent where the upstream points them.
 	Path  string
 	Query url.Values
-	// JSON, when not nil, is marshalled as the body (Content-Type:
-	// application/json). Form, when not nil, is sent form-encoded instead.
-	JSON   any
-	Form   url.Values
-	Header http.Header
-	// What names the resource in a not-found message ("the folder /a/b").
+	// The body, at most one of: JSON, when not nil, marshalled (Content-Type:
+	// application/json); Form, when not nil, form-encoded; Body, when not
+	// nil, sent as it is with ContentType (a multipart form). All nil: no
+	// body.
+	JSON        any
+	Form        url.Values
+	Body        []byte
+	ContentType string
+	Header      http.Header
+	// What names the resource in a not-found message ("the folder /a/b");
+	// Error gets it as Answer.What.
 	What string
+	// Success reports whether an answer's status is the call's success,
+	// which Do returns; any other answer is failed (Reauth, Error). Nil:
+	// any 2xx.
+	Success func(status int) bool
+	// NoRedirect takes a redirect (3xx) as the answer instead of following
+	// it, so its Location can be read (with a Success that accepts it) or
+	// classified. False: redirects are followed, as HTTPOptions allows.
+	NoRedirect bool
 }
 
-// Response is a 2xx answer with its body read.
+// Response is a successful answer with its body read.
 type Response struct {
 	*http.Response
 	Body []byte
+	// Token is the run-time token Auth sent for this answer, "" when it
+	// sent only stored secrets.
+	Token string
+	// OAuthToken is the token a TokenAuth sent, with its extras (scope);
+	// nil with any other Auth.
+	OAuthToken *oauth2.Token
+
+	provider string
+	redact   func(string) string
 }
 
-// Do sends c and returns the 2xx answer. A non-2xx answer comes back as the
-// *Error the API's Error (or StatusError) makes of it; a transport failure as
-// Classify's *Error. Every message is redacted.
+// Redact removes the connection's secrets and the token sent, in all their
+// encodings, from s: for an error a successful answer carries (a GraphQL
+// error list, a failure flag in a 200).
+func (r *Response) Redact(s string) string { return r.redact(s) }
+
+// Decode decodes the JSON body into out; a body that is not that JSON is a
+// CodeProviderError.
+func (r *Response) Decode(out any) error {
+	if err := json.Unmarshal(r.Body, out); err != nil {
+		return Wrap(CodeProviderError, err, "%s: the answer was not the JSON expected; check the base URL", r.provider)
+	}
+	return nil
+}
+
+// Answer is a failed answer (a status the Call's Success does not accept:
+// by default anything but 2xx), handed to the API's Reauth and Error.
+type Answer struct {
+	*http.Response
+	Body []byte
+	// What is the Call's What ("" when it named nothing).
+	What string
+	// Redact removes every secret and the run-time token sent, in all their
+	// encodings, from a detail quoted from the answer.
+	Redact func(string) string
+}
+
+// Do sends c and returns its successful answer. A failed answer comes back
+// as the *Error the API's Error (or StatusError) makes of it; a transport
+// failure as Classify's *Error. Every message is redacted.
 func (a *API) Do(ctx context.Context, c Call) (*Response, error) {
 	rawURL, err := a.url(c)
 	if err != nil {
 		return nil, err
 	}
-	var payload []byte
-	contentType := ""
+	payload, contentType := c.Body, c.ContentType
 	switch {
 	case c.JSON != nil:
 		if payload, err = json.Marshal(c.JSON); err != nil {
@@ -128,12 +220,26 @@ func (a *API) Do(ctx context.Context, c Call) (*Response, error) {
 	if method == "" {
 		method = http.MethodGet
 	}
-	for rejected := ""; ; {
+	limit := a.MaxBody
+	if limit <= 0 {
+		limit = 4 << 20
+	}
+	cfg := a.Config
+	if c.NoRedirect {
+		client := *cfg.Client()
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		cfg.HTTPClient = &client
+	}
+	sendCtx, once := ctx, (*singleSend)(nil)
+	if a.SignEachAttempt {
+		sendCtx, once = withSingleSend(ctx)
+	}
+	for attempt, rejected := 0, ""; ; {
 		var body io.Reader
 		if payload != nil {
 			body = bytes.NewReader(payload)
 		}
-		req, err := http.NewRequestWithContext(ctx, method, rawURL, body)
+		req, err := http.NewRequestWithContext(sendCtx, method, rawURL, body)
 		if err != nil {
 			return nil, Wrap(CodeInvalidConfig, err, "%s: the request URL is invalid", a.Provider)
 		}
@@ -146,44 +252,46 @@ func (a *API) Do(ctx context.Context, c Call) (*Response, error) {
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
-		token := ""
+		token, sent := "", (*oauth2.Token)(nil)
 		if a.Auth != nil {
-			if token, err = a.Auth(ctx, req, rejected); err != nil {
+			if token, err = a.Auth(context.WithValue(ctx, sentTokenKey{}, &sent), req, rejected); err != nil {
 				return nil, a.redactErr(Classify(a.Provider, err), token)
 			}
 		}
-		limit := a.MaxBody
-		if limit <= 0 {
-			limit = 4 << 20
-		}
-		resp, data, err := a.Config.DoLimit(req, a.Provider, limit)
+		resp, data, err := cfg.DoLimit(req, a.Provider, limit)
 		if err != nil {
 			return nil, a.redactErr(Classify(a.Provider, err), token)
 		}
-		if resp.StatusCode/100 == 2 {
-			return &Response{Response: resp, Body: data}, nil
+		if c.Success == nil && resp.StatusCode/100 == 2 || c.Success != nil && c.Success(resp.StatusCode) {
+			return &Response{Response: resp, Body: data, Token: token, OAuthToken: sent, provider: a.Provider, redact: a.redactor(token)}, nil
 		}
-		if rejected == "" && token != "" && a.Reauth != nil && a.Reauth(resp, data) {
+		ans := Answer{Response: resp, Body: data, What: c.What, Redact: a.redactor(token)}
+		if rejected == "" && token != "" && a.Reauth != nil && a.Reauth(ans) {
 			rejected = token
 			continue
 		}
-		return nil, a.fail(resp, data, token, c.What)
+		e := a.fail(ans, token)
+		if once != nil && (e.Retryable || retryable(resp.StatusCode)) {
+			if wait, ok := once.retry(ctx, resp, attempt); ok {
+				if err := sleep(ctx, wait); err != nil {
+					return nil, a.redactErr(Classify(a.Provider, err), token)
+				}
+				attempt++
+				continue
+			}
+		}
+		return nil, e
 	}
 }
 
-// JSON sends c and decodes the 2xx answer's JSON body into out.
+// JSON sends c and decodes the successful answer's JSON body into out (nil:
+// the body is not read).
 func (a *API) JSON(ctx context.Context, c Call, out any) error {
 	resp, err := a.Do(ctx, c)
-	if err != nil {
+	if err != nil || out == nil {
 		return err
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(resp.Body, out); err != nil {
-		return Wrap(CodeProviderError, err, "%s: the answer was not the JSON expected; check the base URL", a.Provider)
-	}
-	return nil
+	return resp.Decode(out)
 }
 
 // url resolves c.Path against BaseURL, refusing absolute links to another
@@ -219,17 +327,16 @@ func (a *API) redactErr(e *Error, token string) *Error {
 	return &out
 }
 
-// fail classifies a non-2xx answer, naming c.What for a 404.
-func (a *API) fail(resp *http.Response, body []byte, token, what string) *Error {
-	redact := a.redactor(token)
+// fail classifies a failed answer, naming its What for a 404.
+func (a *API) fail(ans Answer, token string) *Error {
 	var e *Error
 	if a.Error != nil {
-		e = a.Error(resp, body, redact)
+		e = a.Error(ans)
 	}
 	if e == nil {
-		e = StatusError(a.Provider, resp, CutDetail(redact(strings.Join(strings.Fields(string(body)), " "))))
-		if e.Code == CodeNotFound && what != "" {
-			e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404)", a.Provider, what)
+		e = StatusError(a.Provider, ans.Response, CutDetail(ans.Redact(strings.Join(strings.Fields(string(ans.Body)), " "))))
+		if e.Code == CodeNotFound && ans.What != "" {
+			e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404)", a.Provider, ans.What)
 		}
 	}
 	// The Error func may have quoted the body: redact once more regardless.

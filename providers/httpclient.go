@@ -120,6 +120,15 @@ type retryTransport struct {
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if once, ok := req.Context().Value(singleSendKey{}).(*singleSend); ok {
+		// The caller retries, signing each attempt afresh.
+		once.opts, once.known = t.opts, true
+		resp, err := t.next.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		return t.capped(resp), nil
+	}
 	canResend := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 0; ; attempt++ {
 		resp, err := t.next.RoundTrip(req)
@@ -129,15 +138,8 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !retryable(resp.StatusCode) || attempt >= t.opts.MaxRetries || !canResend {
 			return t.capped(resp), nil
 		}
-		wait, ok := t.wait(resp, attempt)
+		wait, ok := retryWait(req.Context(), t.opts, resp, attempt)
 		if !ok {
-			// Waiting would overrun the deadline or the cap: hand the 429/5xx
-			// to the caller now, with its Retry-After.
-			return t.capped(resp), nil
-		}
-		if dl, has := req.Context().Deadline(); has && wait > time.Until(dl)/2 {
-			// Leave the retried request at least as long as the wait, so a
-			// rate limit is not turned into a timeout.
 			return t.capped(resp), nil
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -156,18 +158,56 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// wait returns how long to wait before the next attempt: the server's
-// Retry-After when it sent one (false when that exceeds MaxWait), otherwise
-// exponential backoff with jitter (half fixed, half random).
-func (t *retryTransport) wait(resp *http.Response, attempt int) (time.Duration, bool) {
-	if d, ok := parseRetryAfter(resp.Header, time.Now()); ok {
-		return d, d <= t.opts.MaxWait
+// retryWait returns how long to wait before the attempt after attempt (0
+// for the first send) that answered resp: the server's Retry-After when it
+// sent one, otherwise exponential backoff with jitter (half fixed, half
+// random). False when the wait exceeds MaxWait or half the time ctx has
+// left: the 429/5xx then goes to the caller now, with its Retry-After, so a
+// rate limit is not turned into a timeout.
+func retryWait(ctx context.Context, o HTTPOptions, resp *http.Response, attempt int) (time.Duration, bool) {
+	d, ok := parseRetryAfter(resp.Header, time.Now())
+	if !ok {
+		d = o.MaxWait
+		if attempt < 30 && o.BaseBackoff<<attempt < d {
+			d = o.BaseBackoff << attempt
+		}
+		d = d/2 + rand.N(d/2+1)
 	}
-	d := t.opts.MaxWait
-	if attempt < 30 && t.opts.BaseBackoff<<attempt < d {
-		d = t.opts.BaseBackoff << attempt
+	if d > o.MaxWait {
+		return 0, false
 	}
-	return d/2 + rand.N(d/2+1), true
+	if dl, has := ctx.Deadline(); has && d > time.Until(dl)/2 {
+		return 0, false
+	}
+	return d, true
+}
+
+// singleSendKey marks a request context (withSingleSend): the retry
+// transport sends such a request once, whatever it answers, and leaves its
+// options in the mark for the caller, which retries itself (API with
+// SignEachAttempt).
+type singleSendKey struct{}
+
+// singleSend is the mark: the options of the retry transport that sent the
+// request (known is false when none did).
+type singleSend struct {
+	opts  HTTPOptions
+	known bool
+}
+
+func withSingleSend(ctx context.Context) (context.Context, *singleSend) {
+	s := &singleSend{}
+	return context.WithValue(ctx, singleSendKey{}, s), s
+}
+
+// retry reports whether a request that answered resp on attempt (0 for the
+// first send) may be sent again, and after how long, by the rules the retry
+// transport applies to its own retries (the caller checks the status).
+func (s *singleSend) retry(ctx context.Context, resp *http.Response, attempt int) (time.Duration, bool) {
+	if !s.known || attempt >= s.opts.MaxRetries {
+		return 0, false
+	}
+	return retryWait(ctx, s.opts, resp, attempt)
 }
 
 func (t *retryTransport) capped(resp *http.Response) *http.Response {

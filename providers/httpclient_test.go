@@ -475,12 +475,12 @@ func TestRetryAfterParse(t *testing.T) {
 }
 
 func TestBackoffBounds(t *testing.T) {
-	tr := &retryTransport{opts: HTTPOptions{BaseBackoff: 100 * time.Millisecond, MaxWait: time.Second}}
+	opts := HTTPOptions{BaseBackoff: 100 * time.Millisecond, MaxWait: time.Second}
 	resp := &http.Response{Header: http.Header{}}
 	for attempt := range 40 {
 		base := min(100*time.Millisecond<<min(attempt, 20), time.Second)
 		for range 20 {
-			d, ok := tr.wait(resp, attempt)
+			d, ok := retryWait(context.Background(), opts, resp, attempt)
 			if !ok || d < base/2 || d > base {
 				t.Fatalf("attempt %d: wait %v, %v; want within [%v, %v]", attempt, d, ok, base/2, base)
 			}

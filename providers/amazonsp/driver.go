@@ -63,33 +63,19 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	c.api = providers.API{
 		Provider: "amazon_sp", Config: cfg, BaseURL: c.participationsURL,
 		Header: http.Header{"Accept": {"application/json"}, "User-Agent": {"Junction/1.0 (Language=Go)"}},
-		Auth: accessToken(cfg, providers.OAuthFlow{
+		// An LWA access token, in the x-amz-access-token header.
+		Auth: providers.TokenAuth(cfg, "amazon_sp", providers.OAuthFlow{
 			TokenURL:     tokenURL,
 			ClientID:     strings.TrimSpace(cfg.String("lwa_client_id")),
 			ClientSecret: cfg.Secret("lwa_client_secret"),
 			RefreshToken: cfg.Secret("refresh_token"),
 			AuthStyle:    oauth2.AuthStyleInParams, // LWA takes the client credentials in the form
-		}),
+		}, providers.TokenHeader("x-amz-access-token", "")),
 		// A cached access token SP-API refuses is replaced once.
-		Reauth: func(resp *http.Response, body []byte) bool { return tokenRejected(resp.StatusCode, parseErrors(body)) },
+		Reauth: func(a providers.Answer) bool { return tokenRejected(a.StatusCode, parseErrors(a.Body)) },
 		Error:  c.statusError,
 	}
 	return c, nil
-}
-
-// accessToken sends an LWA access token of flow in the x-amz-access-token
-// header, getting a new one when the previous was rejected.
-func accessToken(cfg providers.Config, flow providers.OAuthFlow) providers.AuthFunc {
-	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
-		f := flow
-		f.Rejected = rejected
-		tok, err := cfg.Token(ctx, "amazon_sp", f)
-		if err != nil {
-			return "", err
-		}
-		r.Header.Set("x-amz-access-token", tok.AccessToken)
-		return tok.AccessToken, nil
-	}
 }
 
 // httpURL accepts an absolute http(s) URL without credentials, query or

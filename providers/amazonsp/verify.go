@@ -107,23 +107,23 @@ func tokenRejected(status int, errs []spError) bool {
 }
 
 // statusError classifies a non-2xx answer.
-func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	errs := parseErrors(body)
+func (c *conn) statusError(a providers.Answer) *providers.Error {
+	errs := parseErrors(a.Body)
 	var parts []string
 	for _, e := range errs {
 		parts = append(parts, strings.TrimPrefix(e.Code+": "+e.Message, ": "))
 	}
-	detail := redact(strings.Join(parts, "; "))
-	e := providers.StatusError("amazon_sp", resp, "")
+	detail := a.Redact(strings.Join(parts, "; "))
+	e := providers.StatusError("amazon_sp", a.Response, "")
 	switch {
-	case tokenRejected(resp.StatusCode, errs):
+	case tokenRejected(a.StatusCode, errs):
 		e.Code = providers.CodeAuthFailed
-		e.Message = fmt.Sprintf("amazon_sp: a fresh LWA access token was rejected (HTTP %d); check that the refresh token belongs to this application and region", resp.StatusCode)
-	case resp.StatusCode == http.StatusForbidden:
+		e.Message = fmt.Sprintf("amazon_sp: a fresh LWA access token was rejected (HTTP %d); check that the refresh token belongs to this application and region", a.StatusCode)
+	case a.StatusCode == http.StatusForbidden:
 		e.Message = fmt.Sprintf("amazon_sp: access denied (HTTP 403); check that the seller authorised this application, that the app has the Finance and Accounting role, and that region %s is right", c.region)
-	case resp.StatusCode == http.StatusNotFound:
+	case a.StatusCode == http.StatusNotFound:
 		e.Message = "amazon_sp: the Sellers API was not found (HTTP 404); check base_url and region"
-	case resp.StatusCode == http.StatusTooManyRequests:
+	case a.StatusCode == http.StatusTooManyRequests:
 		e.Message = "amazon_sp: the Sellers API quota is exceeded (HTTP 429 QuotaExceeded; about one call a minute is allowed)"
 	}
 	e.Message = providers.WithDetail(e.Message, detail)

@@ -56,9 +56,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		})
 		// The access token is cached by the shared machinery; one that the
 		// REST login refuses (auth_failed) is replaced once.
-		login.Reauth = func(resp *http.Response, body []byte) bool {
-			return login.Error(resp, body, func(s string) string { return s }).Code == providers.CodeAuthFailed
-		}
+		login.Reauth = func(a providers.Answer) bool { return login.Error(a).Code == providers.CodeAuthFailed }
 	} else {
 		tok, err := k.passwordLogin(ctx, oauthURL)
 		if err != nil {
@@ -66,7 +64,8 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		}
 		k.add(tok.AccessToken, tok.RefreshToken)
 		login.Auth = func(_ context.Context, r *http.Request, _ string) (string, error) {
-			return sendAccessToken(r, tok.AccessToken)
+			sendAccessToken(r, tok)
+			return tok.AccessToken, nil
 		}
 	}
 	sess, err := k.restLogin(ctx, &login)
@@ -157,25 +156,25 @@ func stripQuery(s string) string {
 
 // stepError classifies a non-2xx answer of step; the detail is Bullhorn's
 // errorMessage (or the OAuth error), redacted.
-func stepError(step string) func(*http.Response, []byte, func(string) string) *providers.Error {
-	return func(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+func stepError(step string) func(providers.Answer) *providers.Error {
+	return func(a providers.Answer) *providers.Error {
 		var eb struct {
 			ErrorMessage     string `json:"errorMessage"`
 			Error            string `json:"error"`
 			ErrorDescription string `json:"error_description"`
 		}
-		_ = json.Unmarshal(body, &eb)
+		_ = json.Unmarshal(a.Body, &eb)
 		oauthErr := strings.TrimSuffix(eb.Error+": "+eb.ErrorDescription, ": ")
 		switch eb.Error {
 		case "invalid_grant", "invalid_client", "unauthorized_client":
 			return providers.Errorf(providers.CodeAuthFailed, "bullhorn: the %s refused the credentials (%s); check client_id and client_secret, or log in again",
-				step, redact(oauthErr))
+				step, a.Redact(oauthErr))
 		}
 		detail := eb.ErrorMessage
 		if detail == "" {
 			detail = oauthErr
 		}
-		return providers.StatusError(name+" "+step, resp, redact(detail))
+		return providers.StatusError(name+" "+step, a.Response, a.Redact(detail))
 	}
 }
 
@@ -214,21 +213,11 @@ func (k *call) endpoints(ctx context.Context) (oauthURL, restURL string, err err
 	return oauthURL, restURL, nil
 }
 
-// redirect is the cause of the *Error the authorize step's API makes of a
-// redirect: its Location, which passwordLogin reads.
-type redirect struct{ location string }
-
-func (r *redirect) Error() string { return "bullhorn: the authorize step redirected" }
-
-// authorizeError classifies the authorize step's non-2xx answers. A redirect
-// is not followed (see passwordLogin): it comes back as an *Error whose cause
-// is a *redirect.
-func authorizeError(resp *http.Response, _ []byte, _ func(string) string) *providers.Error {
-	if s := resp.StatusCode; s >= 300 && s < 400 {
-		return providers.Wrap(providers.CodeProviderError, &redirect{resp.Header.Get("Location")}, "bullhorn: the authorize step redirected")
-	}
-	e := providers.StatusError(name+" authorize", resp, "")
-	if resp.StatusCode == http.StatusBadRequest {
+// authorizeError classifies the authorize step's answers other than a page
+// (2xx) or a redirect (3xx).
+func authorizeError(a providers.Answer) *providers.Error {
+	e := providers.StatusError(name+" authorize", a.Response, "")
+	if a.StatusCode == http.StatusBadRequest {
 		e.Message += "; check client_id and redirect_uri"
 	}
 	return e
@@ -251,19 +240,17 @@ func (k *call) passwordLogin(ctx context.Context, oauthURL string) (*oauth2.Toke
 		q.Set("redirect_uri", r)
 	}
 	authorize := k.api("authorize", oauthURL)
-	noRedirect := *c.cfg.Client()
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	authorize.Config.HTTPClient, authorize.Error, authorize.MaxBody = &noRedirect, authorizeError, 1<<20
+	authorize.Error, authorize.MaxBody = authorizeError, 1<<20
 	authorize.Header = nil // a browser's page: no Accept: application/json
-	_, err := authorize.Do(ctx, providers.Call{Path: "/authorize", Query: q})
-	var to *redirect
+	resp, err := authorize.Do(ctx, providers.Call{Path: "/authorize", Query: q, NoRedirect: true,
+		Success: func(status int) bool { return status >= 200 && status < 400 }})
 	switch {
-	case err == nil:
-		return nil, providers.Errorf(providers.CodeAuthFailed, "bullhorn: the API user's login was refused (the authorize page showed its login form instead of issuing a code); check api_username and api_password, and that the user has accepted Bullhorn's terms of use")
-	case !errors.As(err, &to):
+	case err != nil:
 		return nil, hideQuery(err)
+	case resp.StatusCode < 300:
+		return nil, providers.Errorf(providers.CodeAuthFailed, "bullhorn: the API user's login was refused (the authorize page showed its login form instead of issuing a code); check api_username and api_password, and that the user has accepted Bullhorn's terms of use")
 	}
-	loc, err := url.Parse(to.location)
+	loc, err := url.Parse(resp.Header.Get("Location"))
 	if err != nil {
 		return nil, providers.Errorf(providers.CodeProviderError, "bullhorn: the authorize step redirected to an unreadable location")
 	}
@@ -350,25 +337,16 @@ func (k *call) restLogin(ctx context.Context, login *providers.API) (*session, e
 }
 
 // sendAccessToken adds the access token to the REST login's query, where
-// Bullhorn takes it, and returns it to be redacted.
-func sendAccessToken(r *http.Request, token string) (string, error) {
-	r.URL.RawQuery += "&access_token=" + url.QueryEscape(token)
-	return token, nil
-}
+// Bullhorn takes it.
+var sendAccessToken = providers.TokenQuery("access_token")
 
 // refreshedToken is the REST login's AuthFunc with the refresh-token grant:
 // an access token of flow (through the shared machinery, which writes the
 // rotated, single-use refresh token back), a new one when the previous was
 // refused.
 func (k *call) refreshedToken(flow providers.OAuthFlow) providers.AuthFunc {
-	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
-		f := flow
-		f.Rejected = rejected
-		tok, err := k.c.cfg.Token(ctx, name, f)
-		if err != nil {
-			return "", err
-		}
+	return providers.TokenAuth(k.c.cfg, name, flow, func(r *http.Request, tok *oauth2.Token) {
 		k.add(tok.AccessToken, tok.RefreshToken)
-		return sendAccessToken(r, tok.AccessToken)
-	}
+		sendAccessToken(r, tok)
+	})
 }

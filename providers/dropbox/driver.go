@@ -53,7 +53,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			AuthStyle:    oauth2.AuthStyleInParams,
 		}),
 		Reauth: c.tokenRejected,
-		Error:  c.classify(""),
+		Error:  c.classify,
 	}
 	if ns := strings.TrimSpace(cfg.String("path_root")); ns != "" {
 		if strings.Trim(ns, "0123456789") != "" {

@@ -48,13 +48,10 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if email == "" {
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "flexiroam: email is required")
 	}
-	c := &conn{base: u.String()}
+	c := &conn{base: u.String(), email: email}
 	c.login = providers.API{
 		Provider: "flexiroam", Config: cfg, BaseURL: c.base,
-		Header: http.Header{"Accept": {"application/json"}},
-		Auth: func(_ context.Context, r *http.Request, _ string) (string, error) {
-			return "", setForm(r, "email", email, "password", cfg.Secret("password"))
-		},
+		Header:  http.Header{"Accept": {"application/json"}},
 		Error:   loginError,
 		MaxBody: 1 << 20,
 	}
@@ -66,7 +63,8 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 // conn is one opened flexiroam connection.
 type conn struct {
 	base    string        // without a trailing slash
-	login   providers.API // sends the email and password
+	email   string        // the login's user
+	login   providers.API // its calls carry the email and password
 	profile providers.API // sends the session token of a login
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -22,25 +21,32 @@ var _ providers.Verifier = (*conn)(nil)
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.profile.Config.WithTimeout(ctx)
 	defer cancel()
-	resp, err := c.profile.Do(ctx, providers.Call{Method: http.MethodPost, Path: "/user/view/v1"})
+	call, err := form("/user/view/v1") // with the empty form every v1 call carries
 	if err != nil {
 		return nil, err
 	}
-	view, token := parse(resp.Body), resp.Request.Header.Get("token")
-	redact := func(s string) string { return providers.RedactWith(s, c.profile.Config.Secrets, token) }
+	resp, err := c.profile.Do(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	view := parse(resp.Body)
 	switch {
 	case !view.json:
-		return nil, fail(providers.CodeProviderError, "flexiroam: the profile answer was not JSON; check base_url", view, redact)
+		return nil, fail(providers.CodeProviderError, "flexiroam: the profile answer was not JSON; check base_url", view, resp.Redact)
 	case view.failed():
-		return nil, fail(providers.CodeProviderError, "flexiroam: the profile call answered with a failure", view, redact)
+		return nil, fail(providers.CodeProviderError, "flexiroam: the profile call answered with a failure", view, resp.Redact)
 	}
 	return &providers.VerifyResult{Details: profileDetails(view.env.Data)}, nil
 }
 
 // session is the profile call's AuthFunc: it logs in and sends the session
-// token in the "token" header (with the empty form every v1 call carries).
+// token in the "token" header.
 func (c *conn) session(ctx context.Context, r *http.Request, _ string) (string, error) {
-	resp, err := c.login.Do(ctx, providers.Call{Method: http.MethodPost, Path: "/user/login/v1"})
+	call, err := form("/user/login/v1", "email", c.email, "password", c.login.Config.Secret("password"))
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.login.Do(ctx, call)
 	if err != nil {
 		return "", err
 	}
@@ -56,51 +62,44 @@ func (c *conn) session(ctx context.Context, r *http.Request, _ string) (string, 
 		return "", fail(providers.CodeProviderError, "flexiroam: the login answer carried no session token; check base_url points at the Flexiroam reseller API",
 			login, c.login.Config.Redact)
 	}
-	if err := setForm(r); err != nil {
-		return "", err
-	}
 	r.Header.Set("token", data.Token)
 	return data.Token, nil
 }
 
-// setForm makes r's body a multipart form of the given name, value pairs.
-// Every Flexiroam v1 call is a multipart POST, which a providers.Call cannot
-// send, so the AuthFuncs write the form (the credentials are form fields).
-func setForm(r *http.Request, pairs ...string) error {
+// form is a POST of path whose body is a multipart form of the given name,
+// value pairs: every Flexiroam v1 call is one (the credentials are form
+// fields).
+func form(path string, pairs ...string) (providers.Call, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for i := 0; i+1 < len(pairs); i += 2 {
 		if err := mw.WriteField(pairs[i], pairs[i+1]); err != nil {
-			return providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
+			return providers.Call{}, providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
 		}
 	}
 	if err := mw.Close(); err != nil {
-		return providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
+		return providers.Call{}, providers.Wrap(providers.CodeProviderError, err, "flexiroam: cannot build the form")
 	}
-	form := buf.Bytes()
-	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(form)), int64(len(form))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(form)), nil }
-	r.Header.Set("Content-Type", mw.FormDataContentType())
-	return nil
+	return providers.Call{Method: http.MethodPost, Path: path, Body: buf.Bytes(), ContentType: mw.FormDataContentType()}, nil
 }
 
 // loginError classifies a non-2xx answer of the login call.
-func loginError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	if a := parse(body); resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return fail(providers.CodeAuthFailed, fmt.Sprintf("flexiroam: the login was refused (HTTP %d); check the email and password", resp.StatusCode), a, redact)
+func loginError(a providers.Answer) *providers.Error {
+	if a.StatusCode == http.StatusUnauthorized || a.StatusCode == http.StatusForbidden {
+		return fail(providers.CodeAuthFailed, fmt.Sprintf("flexiroam: the login was refused (HTTP %d); check the email and password", a.StatusCode), parse(a.Body), a.Redact)
 	}
-	return httpError(resp, body, redact, "login")
+	return httpError(a, "login")
 }
 
 // profileError classifies a non-2xx answer of the profile call.
-func profileError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	switch a := parse(body); resp.StatusCode {
+func profileError(a providers.Answer) *providers.Error {
+	switch a.StatusCode {
 	case http.StatusUnauthorized:
-		return fail(providers.CodeAuthFailed, "flexiroam: the session token from the login was rejected (HTTP 401)", a, redact)
+		return fail(providers.CodeAuthFailed, "flexiroam: the session token from the login was rejected (HTTP 401)", parse(a.Body), a.Redact)
 	case http.StatusForbidden:
-		return fail(providers.CodePermissionDenied, "flexiroam: the user may not read its profile (HTTP 403)", a, redact)
+		return fail(providers.CodePermissionDenied, "flexiroam: the user may not read its profile (HTTP 403)", parse(a.Body), a.Redact)
 	}
-	return httpError(resp, body, redact, "profile")
+	return httpError(a, "profile")
 }
 
 // envelope is the documented response shape: {success|status, data, msg}.
@@ -178,12 +177,12 @@ func fail(code providers.Code, msg string, a *answer, redact func(string) string
 }
 
 // httpError classifies any other non-2xx answer of the login or profile call.
-func httpError(resp *http.Response, body []byte, redact func(string) string, what string) *providers.Error {
-	e := providers.StatusError("flexiroam", resp, "")
-	if resp.StatusCode == http.StatusNotFound {
+func httpError(a providers.Answer, what string) *providers.Error {
+	e := providers.StatusError("flexiroam", a.Response, "")
+	if a.StatusCode == http.StatusNotFound {
 		e.Message = fmt.Sprintf("flexiroam: the %s endpoint was not found (HTTP 404); check environment and base_url", what)
 	}
-	e.Message = providers.WithDetail(e.Message, redact(parse(body).msg()))
+	e.Message = providers.WithDetail(e.Message, a.Redact(parse(a.Body).msg()))
 	return e
 }
 

@@ -44,9 +44,9 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 
 // statusError classifies a non-2xx answer, quoting Gorgias's own (redacted)
 // reason and saying what to check.
-func statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	e := providers.StatusError(name, resp, redact(errorText(body)))
-	switch resp.StatusCode {
+func statusError(a providers.Answer) *providers.Error {
+	e := providers.StatusError(name, a.Response, a.Redact(errorText(a.Body)))
+	switch a.StatusCode {
 	case http.StatusUnauthorized:
 		e.Message += "; check the email (username) and the API key from Settings > REST API"
 	case http.StatusForbidden:

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -68,12 +70,11 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	c.api = providers.API{
 		Provider: name, Config: cfg, BaseURL: target.String(), Header: headers,
 		Auth: authFunc(cfg, auth, keyName),
-		// With the client-credentials grant, a 401 gets one new token and one
-		// retry: a cached token can be revoked before it expires.
-		Reauth: func(resp *http.Response, _ []byte) bool {
-			return resp.StatusCode == http.StatusUnauthorized && c.want != http.StatusUnauthorized
-		},
-		Error:   c.answerError,
+		// With the client-credentials grant, an unexpected 401 gets one new
+		// token and one retry: a cached token can be revoked before it
+		// expires.
+		Reauth:  providers.Unauthorized,
+		Error:   c.statusError,
 		MaxBody: 4 << 10, // only the start of the answer is quoted
 	}
 	return c, nil
@@ -106,16 +107,8 @@ func authFunc(cfg providers.Config, auth, keyName string) providers.AuthFunc {
 		if aud := strings.TrimSpace(cfg.String("audience")); aud != "" {
 			flow.EndpointParams = url.Values{"audience": {aud}}
 		}
-		return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
-			f := flow
-			f.Rejected = rejected
-			tok, err := cfg.Token(ctx, name, f)
-			if err != nil {
-				return "", err
-			}
-			tok.SetAuthHeader(r) // as the token type says
-			return tok.AccessToken, nil
-		}
+		// In the Authorization header as the token type says.
+		return providers.TokenAuth(cfg, name, flow, func(r *http.Request, tok *oauth2.Token) { tok.SetAuthHeader(r) })
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 // statusError classifies a non-2xx answer from Klaviyo's JSON:API error
 // document ({"errors":[{"status","code","title","detail"}]}): the error code
 // wins over the status, since Klaviyo answers some bad keys with 400.
-func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+func (c *conn) statusError(a providers.Answer) *providers.Error {
 	var doc struct {
 		Errors []struct {
 			Code   string `json:"code"`
@@ -72,7 +72,7 @@ func (c *conn) statusError(resp *http.Response, body []byte, redact func(string)
 			Detail string `json:"detail"`
 		} `json:"errors"`
 	}
-	_ = json.Unmarshal(body, &doc)
+	_ = json.Unmarshal(a.Body, &doc)
 	var code, detail string
 	if len(doc.Errors) > 0 {
 		code, detail = doc.Errors[0].Code, doc.Errors[0].Detail
@@ -80,19 +80,19 @@ func (c *conn) statusError(resp *http.Response, body []byte, redact func(string)
 			detail = doc.Errors[0].Title
 		}
 	}
-	detail = redact(detail)
-	e := providers.StatusError("klaviyo", resp, "")
+	detail = a.Redact(detail)
+	e := providers.StatusError("klaviyo", a.Response, "")
 	switch {
-	case code == "not_authenticated" || code == "authentication_failed" || resp.StatusCode == http.StatusUnauthorized:
+	case code == "not_authenticated" || code == "authentication_failed" || a.StatusCode == http.StatusUnauthorized:
 		e.Code, e.Retryable, e.RetryAfter = providers.CodeAuthFailed, false, 0
-		e.Message = fmt.Sprintf("klaviyo: the private API key was rejected (HTTP %d); check private_api_key (a pk_ key of this account)", resp.StatusCode)
-	case code == "permission_denied" || resp.StatusCode == http.StatusForbidden:
+		e.Message = fmt.Sprintf("klaviyo: the private API key was rejected (HTTP %d); check private_api_key (a pk_ key of this account)", a.StatusCode)
+	case code == "permission_denied" || a.StatusCode == http.StatusForbidden:
 		e.Code, e.Retryable, e.RetryAfter = providers.CodePermissionDenied, false, 0
-		e.Message = fmt.Sprintf("klaviyo: the private API key may not read the account (HTTP %d); give the key the accounts:read scope", resp.StatusCode)
-	case resp.StatusCode == http.StatusGone:
+		e.Message = fmt.Sprintf("klaviyo: the private API key may not read the account (HTTP %d); give the key the accounts:read scope", a.StatusCode)
+	case a.StatusCode == http.StatusGone:
 		e.Code = providers.CodeInvalidConfig
 		e.Message = fmt.Sprintf("klaviyo: API revision %q is retired (HTTP 410); set revision to a current one", c.revision)
-	case resp.StatusCode == http.StatusTooManyRequests:
+	case a.StatusCode == http.StatusTooManyRequests:
 		e.Message = "klaviyo: the account's rate limit for this call (1/s, 15/min) was exceeded (HTTP 429)"
 	}
 	e.Message = providers.WithDetail(e.Message, detail)

@@ -49,30 +49,30 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 
 // apiError classifies an MLflow error answer ({"error_code", "message"}), or
 // the plain-text answers of the basic-auth app.
-func apiError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+func apiError(a providers.Answer) *providers.Error {
 	var me struct {
 		Code    string `json:"error_code"`
 		Message string `json:"message"`
 	}
-	isJSON := json.Unmarshal(body, &me) == nil
+	isJSON := json.Unmarshal(a.Body, &me) == nil
 	detail := me.Message
 	if me.Code != "" {
 		detail = me.Code + ": " + me.Message
-	} else if t := strings.TrimSpace(string(body)); !isJSON && len(t) < 300 && !strings.HasPrefix(t, "<") &&
-		strings.HasPrefix(resp.Header.Get("Content-Type"), "text/") {
+	} else if t := strings.TrimSpace(string(a.Body)); !isJSON && len(t) < 300 && !strings.HasPrefix(t, "<") &&
+		strings.HasPrefix(a.Header.Get("Content-Type"), "text/") {
 		detail = t // the basic-auth app's "You are not authenticated..."
 	}
-	detail = redact(strings.Join(strings.Fields(detail), " "))
-	e := providers.StatusError(name, resp, detail)
+	detail = a.Redact(strings.Join(strings.Fields(detail), " "))
+	e := providers.StatusError(name, a.Response, detail)
 	switch {
 	case me.Code == "UNAUTHENTICATED":
 		e.Code = providers.CodeAuthFailed
 	case me.Code == "PERMISSION_DENIED":
 		e.Code = providers.CodePermissionDenied
 	case me.Code == "RESOURCE_DOES_NOT_EXIST" || me.Code == "ENDPOINT_NOT_FOUND" ||
-		resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		a.StatusCode == http.StatusNotFound || a.StatusCode == http.StatusMethodNotAllowed:
 		e.Code = providers.CodeNotFound
-		e.Message = fmt.Sprintf("%s: %s answered HTTP %d; is this an MLflow tracking server? Check tracking_uri", name, searchPath, resp.StatusCode)
+		e.Message = fmt.Sprintf("%s: %s answered HTTP %d; is this an MLflow tracking server? Check tracking_uri", name, searchPath, a.StatusCode)
 		if detail != "" && me.Code != "" {
 			e.Message += " (" + detail + ")"
 		}

@@ -33,7 +33,7 @@ func (Driver) Spec() providers.Spec { return spec }
 // Open checks the account id, the URLs and (for M2M) the private key, and
 // returns a Conn for cfg. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	c := &conn{cfg: cfg, mode: cfg.String("auth_mode"), now: time.Now, nonce: rand.Text, backoff: 250 * time.Millisecond}
+	c := &conn{cfg: cfg, mode: cfg.String("auth_mode"), now: time.Now, nonce: rand.Text}
 	if c.mode == "" {
 		c.mode = "tba"
 	}
@@ -105,6 +105,9 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		Error:    c.apiError,
 		// The guarded client's own cap (ErrBodyTooLarge) applies first.
 		MaxBody: 64 << 20,
+		// A TBA signature holds a nonce NetSuite accepts once: a retry of a
+		// 429 or 5xx (or of a concurrency refusal) is signed afresh.
+		SignEachAttempt: c.mode == "tba",
 	}
 	return c, nil
 }
@@ -134,11 +137,9 @@ type conn struct {
 	identity string // client, certificate and public-key hash: the M2M grant's cache identity
 	api      providers.API
 
-	// now, nonce and backoff are fields so tests can fix the signature and
-	// keep retries fast.
-	now     func() time.Time
-	nonce   func() string
-	backoff time.Duration
+	// now and nonce are fields so tests can fix the signature.
+	now   func() time.Time
+	nonce func() string
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -45,7 +45,7 @@ func (c *conn) suiteql(ctx context.Context, api *providers.API, q string, limit,
 		Header: http.Header{"Prefer": {"transient"}},
 	}
 	var p page
-	if err := c.do(ctx, api, call, &p); err != nil {
+	if err := api.JSON(ctx, call, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -171,11 +171,11 @@ type item struct {
 // in o:errorDetails (an unknown field or table, a syntax error, a record the
 // role may not read) is CodeQueryFailed with the detail; anything else is
 // apiError's.
-func (c *conn) queryError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	e := c.apiError(resp, body, redact)
-	if resp.StatusCode == http.StatusBadRequest && e.Code == providers.CodeProviderError {
-		if _, detail := errorOf(body); strings.TrimSpace(detail) != "" {
-			return &providers.Error{Code: providers.CodeQueryFailed, Message: strings.TrimSpace(redact(detail))}
+func (c *conn) queryError(a providers.Answer) *providers.Error {
+	e := c.apiError(a)
+	if a.StatusCode == http.StatusBadRequest && e.Code == providers.CodeProviderError {
+		if _, detail := errorOf(a.Body); strings.TrimSpace(detail) != "" {
+			return &providers.Error{Code: providers.CodeQueryFailed, Message: strings.TrimSpace(a.Redact(detail))}
 		}
 	}
 	return e

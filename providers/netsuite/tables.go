@@ -59,7 +59,7 @@ func (c *conn) recordTypes(ctx context.Context) ([]string, error) {
 			Name string `json:"name"`
 		} `json:"items"`
 	}
-	if err := c.do(ctx, &c.api, providers.Call{Path: catalogPath, What: "the metadata catalog"}, &catalog); err != nil {
+	if err := c.api.JSON(ctx, providers.Call{Path: catalogPath, What: "the metadata catalog"}, &catalog); err != nil {
 		return nil, err
 	}
 	var names []string
@@ -119,7 +119,7 @@ func (c *conn) recordColumns(ctx context.Context, record string) ([]providers.Co
 		Header: http.Header{"Accept": {"application/schema+json"}},
 		What:   "the record type " + record,
 	}
-	if err := c.do(ctx, &c.api, call, &raw); err != nil {
+	if err := c.api.JSON(ctx, call, &raw); err != nil {
 		return nil, err
 	}
 	var doc struct {

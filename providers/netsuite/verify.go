@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,9 +21,6 @@ var _ providers.Verifier = (*conn)(nil)
 
 // verifyQuery reads one row of a table every role with REST access can see.
 const verifyQuery = "SELECT id FROM currency"
-
-// maxRetries caps the driver's own retries of 429 and 5xx (TBA).
-const maxRetries = 3
 
 // Verify runs a one-row SuiteQL query
 // (POST {base}/services/rest/query/v1/suiteql?limit=1 with Prefer: transient).
@@ -51,58 +47,25 @@ func (c *conn) auth(ctx context.Context, r *http.Request, rejected string) (stri
 		r.Header.Set("Authorization", "Bearer "+tok)
 		return tok, nil
 	}
+	// NetSuite refuses a nonce it has seen: the API signs every attempt
+	// (SignEachAttempt).
 	r.Header.Set("Authorization", c.tbaHeader(r.Method, r.URL))
-	// The shared client resends a request as it is when it retries a 429
-	// or 5xx, and NetSuite refuses a nonce it has seen: a body it cannot
-	// rewind stops that, and do retries with a new signature instead.
-	r.GetBody = nil
-	if r.Body == nil || r.Body == http.NoBody {
-		r.Body = io.NopCloser(strings.NewReader(""))
-	}
 	return "", nil
-}
-
-// do sends call through api and decodes the JSON answer into out. With TBA
-// it retries a 429 or 5xx itself (see auth), each attempt signed afresh, up
-// to maxRetries times, waiting Retry-After or a doubling backoff, and hands a
-// wait longer than half the time left straight to the caller.
-func (c *conn) do(ctx context.Context, api *providers.API, call providers.Call, out any) error {
-	for attempt := 0; ; attempt++ {
-		err := api.JSON(ctx, call, out)
-		var pe *providers.Error
-		if err == nil || c.mode != "tba" || attempt >= maxRetries || !errors.As(err, &pe) || !pe.Retryable {
-			return err
-		}
-		wait := pe.RetryAfter
-		if wait <= 0 {
-			wait = c.backoff << attempt
-		}
-		if dl, ok := ctx.Deadline(); ok && wait > time.Until(dl)/2 {
-			return err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return providers.Classify(name, ctx.Err())
-		case <-t.C:
-		}
-	}
 }
 
 // apiError is the API's Error: it classifies a REST error. NetSuite answers
 // {"title", "status", "o:errorDetails": [{"detail", "o:errorCode"}]}.
-func (c *conn) apiError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	code, detail := errorOf(body)
-	e := providers.StatusError(name, resp, redact(detail))
+func (c *conn) apiError(a providers.Answer) *providers.Error {
+	code, detail := errorOf(a.Body)
+	e := providers.StatusError(name, a.Response, a.Redact(detail))
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
+	case a.StatusCode == http.StatusUnauthorized:
 		if c.mode == "tba" {
 			e.Message += "; check the consumer key and secret, the token id and secret, the account id (realm " + c.realm + ") and that this server's clock is right"
 		} else {
 			e.Message += "; the access token was refused: check the account id and that the integration's certificate mapping is active"
 		}
-	case resp.StatusCode == http.StatusForbidden:
+	case a.StatusCode == http.StatusForbidden:
 		e.Message += "; give the integration's role the REST Web Services permission and read access to the records asked for"
 	case strings.Contains(code, "LIMIT_EXCEEDED") || strings.Contains(code, "CONCURRENCY"):
 		e.Code, e.Retryable = providers.CodeRateLimited, true

@@ -292,9 +292,7 @@ func open(t *testing.T, settings map[string]any, secrets map[string]string) *con
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
-	cc := c.(*conn)
-	cc.backoff = time.Millisecond
-	return cc
+	return c.(*conn)
 }
 
 func TestVerifyTBA(t *testing.T) {

@@ -36,9 +36,9 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 
 // statusError classifies a non-2xx answer, naming the store where it helps
 // and quoting Redo's own (redacted) reason.
-func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	e := providers.StatusError("redo", resp, "")
-	switch resp.StatusCode {
+func (c *conn) statusError(a providers.Answer) *providers.Error {
+	e := providers.StatusError("redo", a.Response, "")
+	switch a.StatusCode {
 	case http.StatusUnauthorized:
 		e.Message = "redo: the API secret was rejected (HTTP 401); check api_secret"
 	case http.StatusForbidden:
@@ -46,7 +46,7 @@ func (c *conn) statusError(resp *http.Response, body []byte, redact func(string)
 	case http.StatusNotFound:
 		e.Message = fmt.Sprintf("redo: store %q was not found (HTTP 404); check store_id", c.storeID)
 	}
-	e.Message = providers.WithDetail(e.Message, redact(errorDetail(body)))
+	e.Message = providers.WithDetail(e.Message, a.Redact(errorDetail(a.Body)))
 	return e
 }
 

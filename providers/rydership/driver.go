@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -39,10 +41,19 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			return nil, err
 		}
 	}
-	// Auth is set per call (see auth): it reports the token it sent.
 	c.api = providers.API{
 		Provider: name, Config: cfg, BaseURL: c.baseURL,
 		Header: http.Header{"Accept": {"application/json"}},
+		// An access token refreshed with the connection's refresh token, sent
+		// as a bearer token.
+		Auth: providers.BearerAuth(cfg, name, providers.OAuthFlow{
+			TokenURL:     c.tokenURL,
+			ClientID:     cfg.String("client_id"),
+			ClientSecret: cfg.Secret("client_secret"),
+			RefreshToken: cfg.Secret("refresh_token"),
+			Scopes:       strings.Fields(cfg.String("scope")),
+			AuthStyle:    oauth2.AuthStyleInParams,
+		}),
 		Reauth: providers.Unauthorized, // a cached token the API refuses is replaced once
 		Error:  statusError,
 	}

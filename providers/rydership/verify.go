@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
-
-	"golang.org/x/oauth2"
 
 	"github.com/junctionhq/junction/providers"
 )
@@ -20,59 +17,34 @@ var _ providers.Verifier = (*conn)(nil)
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	var tok *oauth2.Token // the token the answer is for, with its scope
-	api := c.api
-	api.Auth = c.auth(&tok)
+	resp, err := c.api.Do(ctx, providers.Call{Path: "/api/v2/items/count"})
+	if err != nil {
+		return nil, err
+	}
 	var out struct {
 		Count *int64 `json:"count"`
 	}
-	if err := api.JSON(ctx, providers.Call{Path: "/api/v2/items/count"}, &out); err != nil {
+	if err := resp.Decode(&out); err != nil {
 		return nil, err
 	}
 	if out.Count == nil {
 		return nil, providers.Errorf(providers.CodeProviderError, "rydership: the items count response was not the expected JSON; check base_url")
 	}
 	details := map[string]any{"count": *out.Count}
-	if s, _ := tok.Extra("scope").(string); s != "" {
+	if s, _ := resp.OAuthToken.Extra("scope").(string); s != "" { // the token the answer is for
 		details["scope"] = s
 	}
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// auth returns the AuthFunc of one call: an access token refreshed with the
-// connection's refresh token, sent as a bearer token; the token sent is left
-// in *sent.
-func (c *conn) auth(sent **oauth2.Token) providers.AuthFunc {
-	cfg := c.api.Config
-	flow := providers.OAuthFlow{
-		TokenURL:     c.tokenURL,
-		ClientID:     cfg.String("client_id"),
-		ClientSecret: cfg.Secret("client_secret"),
-		RefreshToken: cfg.Secret("refresh_token"),
-		Scopes:       strings.Fields(cfg.String("scope")),
-		AuthStyle:    oauth2.AuthStyleInParams,
-	}
-	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
-		f := flow
-		f.Rejected = rejected
-		tok, err := cfg.Token(ctx, name, f)
-		if err != nil {
-			return "", err
-		}
-		*sent = tok
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		return tok.AccessToken, nil
-	}
-}
-
 // statusError classifies a non-2xx answer, quoting its (redacted) message.
-func statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+func statusError(a providers.Answer) *providers.Error {
 	var eb struct {
 		Message string `json:"message"`
 	}
-	_ = json.Unmarshal(body, &eb)
-	e := providers.StatusError(name, resp, redact(eb.Message))
-	if resp.StatusCode == http.StatusForbidden {
+	_ = json.Unmarshal(a.Body, &eb)
+	e := providers.StatusError(name, a.Response, a.Redact(eb.Message))
+	if a.StatusCode == http.StatusForbidden {
 		e.Message += "; the application may need the user_read scope"
 	}
 	return e

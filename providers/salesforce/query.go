@@ -151,17 +151,17 @@ func (c *conn) rows(ctx context.Context, soql string, cols []providers.Column, l
 // queryError classifies the answer to a query: a 400 is an error Salesforce
 // raised for the statement (MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE,
 // ...), CodeQueryFailed with its message; anything else is apiError's.
-func (c *conn) queryError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	if resp.StatusCode == http.StatusBadRequest {
-		code, msg := errorOf(body)
-		if msg = strings.TrimSpace(redact(msg)); msg == "" {
+func (c *conn) queryError(a providers.Answer) *providers.Error {
+	if a.StatusCode == http.StatusBadRequest {
+		code, msg := errorOf(a.Body)
+		if msg = strings.TrimSpace(a.Redact(msg)); msg == "" {
 			msg = code
 		}
 		if msg != "" {
 			return &providers.Error{Code: providers.CodeQueryFailed, Message: msg}
 		}
 	}
-	return c.apiError(resp, body, redact)
+	return c.apiError(a)
 }
 
 // record is one query record: its keys in order (without "attributes") and

@@ -171,14 +171,14 @@ func hostOf(s string) string {
 // apiError is the API's Error: it classifies a REST error. Salesforce
 // answers a JSON array of {message, errorCode}; a few codes say more than
 // the status does.
-func (c *conn) apiError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-	code, msg := errorOf(body)
-	msg = redact(msg)
+func (c *conn) apiError(a providers.Answer) *providers.Error {
+	code, msg := errorOf(a.Body)
+	msg = a.Redact(msg)
 	detail := msg
 	if code != "" {
 		detail = strings.TrimSuffix(code+": "+msg, ": ")
 	}
-	e := providers.StatusError(name, resp, detail)
+	e := providers.StatusError(name, a.Response, detail)
 	switch code {
 	case "INVALID_SESSION_ID":
 		e.Code = providers.CodeAuthFailed
@@ -186,7 +186,7 @@ func (c *conn) apiError(resp *http.Response, body []byte, redact func(string) st
 	case "REQUEST_LIMIT_EXCEEDED":
 		e.Code = providers.CodeRateLimited
 		e.Retryable = true
-		e.RetryAfter = providers.RetryAfter(resp.Header, time.Now())
+		e.RetryAfter = providers.RetryAfter(a.Header, time.Now())
 		e.Message = "salesforce: the org's API request limit is exceeded (REQUEST_LIMIT_EXCEEDED); wait for the 24-hour window to free up or raise the limit"
 	case "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED":
 		e.Code = providers.CodePermissionDenied

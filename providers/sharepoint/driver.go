@@ -91,7 +91,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			// Graph refuses a revoked or expired token with 401: get a new
 			// one once, since a cached token can be revoked before it expires.
 			Reauth: providers.Unauthorized,
-			Error:  classify(""),
+			Error:  classify,
 		},
 	}
 	return c, nil

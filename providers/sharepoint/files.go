@@ -80,7 +80,7 @@ func (c *conn) ListFiles(ctx context.Context, req providers.ListFilesRequest) (*
 		Value    []driveItem `json:"value"`
 		NextLink string      `json:"@odata.nextLink"`
 	}
-	if err := c.call(ctx, call, &page); err != nil {
+	if err := c.api.JSON(ctx, call, &page); err != nil {
 		return nil, err
 	}
 	out := &providers.FilePage{Path: rel, Cursor: page.NextLink, Items: make([]providers.FileItem, 0, len(page.Value))}
@@ -109,7 +109,7 @@ func (c *conn) StatFiles(ctx context.Context, req providers.StatFilesRequest) (*
 			return it.fileItem(it.path), nil
 		}
 		var it driveItem
-		err := c.call(ctx, providers.Call{Path: c.pathOf(drive, ref.Path), What: "the item " + ref.Path,
+		err := c.api.JSON(ctx, providers.Call{Path: c.pathOf(drive, ref.Path), What: "the item " + ref.Path,
 			Query: url.Values{"$select": {itemSelect + ",root"}}}, &it)
 		if err != nil {
 			return providers.FileItem{}, err
@@ -131,7 +131,7 @@ func (c *conn) itemByID(ctx context.Context, drive, id, what string) (*located, 
 		return nil, providers.Errorf(providers.CodeNotFound, "%s: %s was not found", name, what)
 	}
 	var it located
-	err := c.call(ctx, providers.Call{Path: itemPath(drive, id), What: what,
+	err := c.api.JSON(ctx, providers.Call{Path: itemPath(drive, id), What: what,
 		Query: url.Values{"$select": {itemSelect + ",root"}}}, &it.driveItem)
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -50,15 +49,7 @@ func (c *conn) Verify(ctx context.Context, req providers.VerifyRequest) (*provid
 // get is a Graph GET of path with $select, decoded into out; what names the
 // resource in a not-found message.
 func (c *conn) get(ctx context.Context, path, sel, what string, out any) error {
-	return c.call(ctx, providers.Call{Path: path, Query: url.Values{"$select": {sel}}, What: what}, out)
-}
-
-// call sends one Graph request through the connection's API, naming
-// call.What in a not-found message.
-func (c *conn) call(ctx context.Context, call providers.Call, out any) error {
-	api := c.api
-	api.Error = classify(call.What)
-	return api.JSON(ctx, call, out)
+	return c.api.JSON(ctx, providers.Call{Path: path, Query: url.Values{"$select": {sel}}, What: what}, out)
 }
 
 // checkSettings points Graph's not-found answer at the settings (a not-found
@@ -99,33 +90,32 @@ func escapePath(p string) string {
 }
 
 // classify classifies a Graph error answer ({"error": {"code", "message"}}),
-// naming what (when set) in a not-found message.
-func classify(what string) func(*http.Response, []byte, func(string) string) *providers.Error {
-	return func(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
-		var ge struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		json.Unmarshal(body, &ge)
-		detail := strings.Trim(strings.TrimSpace(ge.Error.Code+": "+ge.Error.Message), ": ")
-		e := providers.StatusError(name, resp, redact(detail))
-		switch e.Code {
-		case providers.CodeNotFound:
-			if what == "" {
-				what = "the item"
-			}
-			e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404", name, what)
-			if ge.Error.Code != "" {
-				e.Message += ", " + redact(ge.Error.Code)
-			}
-			e.Message += ")"
-		case providers.CodePermissionDenied:
-			e.Message += "; the app needs the Sites.Read.All application permission with admin consent (or Sites.Selected and a grant on this site)"
-		}
-		return e
+// naming the call's What (when set) in a not-found message.
+func classify(a providers.Answer) *providers.Error {
+	var ge struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
 	}
+	json.Unmarshal(a.Body, &ge)
+	detail := strings.Trim(strings.TrimSpace(ge.Error.Code+": "+ge.Error.Message), ": ")
+	e := providers.StatusError(name, a.Response, a.Redact(detail))
+	switch e.Code {
+	case providers.CodeNotFound:
+		what := a.What
+		if what == "" {
+			what = "the item"
+		}
+		e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404", name, what)
+		if ge.Error.Code != "" {
+			e.Message += ", " + a.Redact(ge.Error.Code)
+		}
+		e.Message += ")"
+	case providers.CodePermissionDenied:
+		e.Message += "; the app needs the Sites.Read.All application permission with admin consent (or Sites.Selected and a grant on this site)"
+	}
+	return e
 }
 
 // tokenError refines the shared token error for Entra's tenant-not-found

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -60,14 +62,23 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	default:
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "shopify: auth_mode %q is not access_token or client_credentials", c.mode)
 	}
-	// Auth is set per call (see auth): it reports the token it sent.
 	c.api = providers.API{
 		Provider: "shopify", Config: cfg, BaseURL: c.graphqlURL,
 		Header: http.Header{"Accept": {"application/json"}},
+		Auth:   providers.HeaderAuth("X-Shopify-Access-Token", cfg.Secret("access_token")),
 		// A cached client-credentials token the shop refuses (the app was
 		// reinstalled, or the token was revoked) is replaced once.
 		Reauth: providers.Unauthorized,
 		Error:  c.statusError,
+	}
+	if c.mode == "client_credentials" {
+		// A token of the client-credentials grant, in the same header.
+		c.api.Auth = providers.TokenAuth(cfg, "shopify", providers.OAuthFlow{
+			TokenURL:     c.tokenURL,
+			ClientID:     strings.TrimSpace(cfg.String("client_id")),
+			ClientSecret: cfg.Secret("client_secret"),
+			AuthStyle:    oauth2.AuthStyleInParams,
+		}, providers.TokenHeader("X-Shopify-Access-Token", ""))
 	}
 	return c, nil
 }

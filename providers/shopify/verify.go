@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -26,9 +24,6 @@ const shopQuery = `{ shop { name myshopifyDomain plan { displayName } } }`
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	var sent *oauth2.Token // client credentials: the token the answer is for
-	api := c.api
-	api.Auth = c.auth(&sent)
 	var out struct {
 		Data *struct {
 			Shop *struct {
@@ -44,12 +39,15 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 			Cost *queryCost `json:"cost"`
 		} `json:"extensions"`
 	}
-	if err := api.JSON(ctx, providers.Call{Method: http.MethodPost, JSON: map[string]string{"query": shopQuery}}, &out); err != nil {
+	resp, err := c.api.Do(ctx, providers.Call{Method: http.MethodPost, JSON: map[string]string{"query": shopQuery}})
+	if err != nil {
 		return nil, err
 	}
-	token, scopes := "", []string(nil)
-	if sent != nil {
-		token = sent.AccessToken
+	if err := resp.Decode(&out); err != nil {
+		return nil, err
+	}
+	var scopes []string
+	if sent := resp.OAuthToken; sent != nil { // client credentials: the token the answer is for
 		if s, _ := sent.Extra("scope").(string); s != "" {
 			for _, sc := range strings.Split(s, ",") {
 				if sc = strings.TrimSpace(sc); sc != "" {
@@ -59,7 +57,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		}
 	}
 	if errs := parseErrors(out.Errors); len(errs) > 0 {
-		return nil, c.graphQLError(errs, out.Extensions.Cost, token)
+		return nil, c.graphQLError(errs, out.Extensions.Cost, resp.Redact)
 	}
 	if out.Data == nil || out.Data.Shop == nil {
 		return nil, providers.Errorf(providers.CodeProviderError, "shopify: the answer held no shop")
@@ -78,31 +76,6 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 		details["scopes"] = scopes
 	}
 	return &providers.VerifyResult{Details: details}, nil
-}
-
-// auth returns how one call authenticates: with the Admin API access token,
-// or with a token of the client-credentials grant, which it leaves in *sent.
-func (c *conn) auth(sent **oauth2.Token) providers.AuthFunc {
-	if c.mode != "client_credentials" {
-		return providers.HeaderAuth("X-Shopify-Access-Token", c.api.Config.Secret("access_token"))
-	}
-	flow := providers.OAuthFlow{
-		TokenURL:     c.tokenURL,
-		ClientID:     strings.TrimSpace(c.api.Config.String("client_id")),
-		ClientSecret: c.api.Config.Secret("client_secret"),
-		AuthStyle:    oauth2.AuthStyleInParams,
-	}
-	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
-		f := flow
-		f.Rejected = rejected
-		tok, err := c.api.Config.Token(ctx, "shopify", f)
-		if err != nil {
-			return "", err
-		}
-		*sent = tok
-		r.Header.Set("X-Shopify-Access-Token", tok.AccessToken)
-		return tok.AccessToken, nil
-	}
 }
 
 // queryCost is extensions.cost of a GraphQL answer.
@@ -168,8 +141,8 @@ func joinMessages(errs []gqlError) string {
 
 // graphQLError classifies errors in a 200 answer: throttling, missing access,
 // anything else.
-func (c *conn) graphQLError(errs []gqlError, cost *queryCost, token string) *providers.Error {
-	detail := providers.RedactWith(joinMessages(errs), c.api.Config.Secrets, token)
+func (c *conn) graphQLError(errs []gqlError, cost *queryCost, redact func(string) string) *providers.Error {
+	detail := redact(joinMessages(errs))
 	for _, e := range errs {
 		switch {
 		case e.Message == "Throttled" || e.Extensions.Code == "THROTTLED":
@@ -184,19 +157,19 @@ func (c *conn) graphQLError(errs []gqlError, cost *queryCost, token string) *pro
 }
 
 // statusError classifies a non-2xx answer with Shopify's documented meanings.
-func (c *conn) statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+func (c *conn) statusError(a providers.Answer) *providers.Error {
 	var doc struct {
 		Errors json.RawMessage `json:"errors"`
 	}
 	detail := ""
-	if json.Unmarshal(body, &doc) == nil {
+	if json.Unmarshal(a.Body, &doc) == nil {
 		detail = joinMessages(parseErrors(doc.Errors))
-	} else if s := strings.TrimSpace(string(body)); !strings.HasPrefix(s, "<") {
+	} else if s := strings.TrimSpace(string(a.Body)); !strings.HasPrefix(s, "<") {
 		detail = s
 	}
-	detail = redact(detail)
-	e := providers.StatusError("shopify", resp, "")
-	switch resp.StatusCode {
+	detail = a.Redact(detail)
+	e := providers.StatusError("shopify", a.Response, "")
+	switch a.StatusCode {
 	case http.StatusUnauthorized:
 		if c.mode == "client_credentials" {
 			e.Message = "shopify: a fresh access token obtained with the client credentials was rejected (HTTP 401); check the app is installed on this shop"

@@ -37,16 +37,18 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if strings.TrimSpace(cfg.String("client_id")) == "" || strings.TrimSpace(cfg.Secret("client_secret")) == "" {
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "starlink: client_id and client_secret of a V2 service account are required")
 	}
-	c := &conn{flow: providers.OAuthFlow{
-		TokenURL:     tokenURL,
-		ClientID:     strings.TrimSpace(cfg.String("client_id")),
-		ClientSecret: cfg.Secret("client_secret"),
-		AuthStyle:    oauth2.AuthStyleInHeader,
-	}}
-	// Auth is set per call (see auth): it reports the token it sent.
+	c := &conn{}
 	c.api = providers.API{
 		Provider: "starlink", Config: cfg, BaseURL: strings.TrimRight(base, "/"),
 		Header: http.Header{"Accept": {"application/json"}},
+		// A token of the V2 service account (the client-credentials grant,
+		// client_secret_basic) as a bearer token.
+		Auth: providers.BearerAuth(cfg, "starlink", providers.OAuthFlow{
+			TokenURL:     tokenURL,
+			ClientID:     strings.TrimSpace(cfg.String("client_id")),
+			ClientSecret: cfg.Secret("client_secret"),
+			AuthStyle:    oauth2.AuthStyleInHeader,
+		}),
 		// A cached token the API refuses (revoked, or expired early) is
 		// replaced once by a freshly minted one, as Starlink's docs advise.
 		Reauth: providers.Unauthorized,
@@ -69,8 +71,7 @@ func httpURL(raw, field, example string) (string, error) {
 
 // conn is one opened starlink connection.
 type conn struct {
-	api  providers.API
-	flow providers.OAuthFlow // the V2 service account's client-credentials grant
+	api providers.API
 }
 
 // Close releases nothing: the HTTP client is shared.

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -43,16 +41,17 @@ func (e *envelope) messages() string {
 func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*providers.VerifyResult, error) {
 	ctx, cancel := c.api.Config.WithTimeout(ctx)
 	defer cancel()
-	var tok *oauth2.Token // the token the answer is for, with its scopes
-	api := c.api
-	api.Auth = c.auth(&tok)
+	resp, err := c.api.Do(ctx, providers.Call{Path: "/public/v2/account"})
+	if err != nil {
+		return nil, err
+	}
 	var env envelope
-	if err := api.JSON(ctx, providers.Call{Path: "/public/v2/account"}, &env); err != nil {
+	if err := resp.Decode(&env); err != nil {
 		return nil, err
 	}
 	switch {
 	case env.IsValid != nil && !*env.IsValid:
-		detail := providers.RedactWith(env.messages(), c.api.Config.Secrets, tok.AccessToken)
+		detail := resp.Redact(env.messages())
 		return nil, &providers.Error{Code: providers.CodeProviderError, Message: providers.WithDetail("starlink: the account could not be read (isValid=false)", detail)}
 	case env.Content == nil || env.Content.AccountNumber == "":
 		return nil, providers.Errorf(providers.CodeProviderError, "starlink: the answer held no account")
@@ -72,37 +71,20 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	if len(acct.ActiveSuspensions) > 0 {
 		details["active_suspensions"] = acct.ActiveSuspensions
 	}
-	if s, _ := tok.Extra("scope").(string); s != "" {
+	if s, _ := resp.OAuthToken.Extra("scope").(string); s != "" { // the token the answer is for
 		details["scopes"] = strings.Fields(s)
 	}
 	return &providers.VerifyResult{Details: details}, nil
 }
 
-// auth returns the AuthFunc of one call: a token of the service account as
-// a bearer token, minted anew when the previous was rejected; the token sent
-// is left in *sent.
-func (c *conn) auth(sent **oauth2.Token) providers.AuthFunc {
-	return func(ctx context.Context, r *http.Request, rejected string) (string, error) {
-		f := c.flow
-		f.Rejected = rejected
-		tok, err := c.api.Config.Token(ctx, "starlink", f)
-		if err != nil {
-			return "", err
-		}
-		*sent = tok
-		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		return tok.AccessToken, nil
-	}
-}
-
 // statusError classifies a non-2xx answer with Starlink's documented
 // meanings, quoting the envelope's (redacted) error messages.
-func statusError(resp *http.Response, body []byte, redact func(string) string) *providers.Error {
+func statusError(a providers.Answer) *providers.Error {
 	var env envelope
-	_ = json.Unmarshal(body, &env)
-	detail := redact(env.messages())
-	e := providers.StatusError("starlink", resp, "")
-	switch resp.StatusCode {
+	_ = json.Unmarshal(a.Body, &env)
+	detail := a.Redact(env.messages())
+	e := providers.StatusError("starlink", a.Response, "")
+	switch a.StatusCode {
 	case http.StatusUnauthorized:
 		e.Message = "starlink: a freshly minted access token was rejected (HTTP 401); check that token_url and base_url belong to the same Starlink API"
 	case http.StatusForbidden:
