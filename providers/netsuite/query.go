@@ -1,7 +1,6 @@
 package netsuite
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -57,7 +56,7 @@ func (c *conn) suiteql(ctx context.Context, api *providers.API, q string, limit,
 func (c *conn) Sample(ctx context.Context, req providers.SampleRequest) (*providers.RowSet, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	if req.Table.Schema == schema && validName(req.Table.Table) {
+	if req.Table.Schema == schema && providers.ValidName(req.Table.Table) {
 		names, err := c.recordTypes(ctx)
 		if err != nil {
 			return nil, err
@@ -115,7 +114,7 @@ func (c *conn) rows(ctx context.Context, q string, limits providers.RowLimits) (
 			return nil, err
 		}
 		for _, raw := range p.Items {
-			keys, vals, err := orderedObject(raw)
+			keys, vals, err := providers.DecodeOrderedObject(raw)
 			if err != nil {
 				return nil, providers.Wrap(providers.CodeProviderError, err, "netsuite: a SuiteQL item was not the JSON object expected")
 			}
@@ -133,9 +132,9 @@ func (c *conn) rows(ctx context.Context, q string, limits providers.RowLimits) (
 		for i, k := range it.keys {
 			if _, ok := index[k]; k != "links" && !ok {
 				index[k] = len(cols)
-				cols = append(cols, providers.Column{Name: k, DataType: jsonType(it.vals[i]), Nullable: true})
+				cols = append(cols, providers.Column{Name: k, DataType: providers.JSONType(it.vals[i]), Nullable: true})
 			} else if ok && cols[index[k]].DataType == "" {
-				cols[index[k]].DataType = jsonType(it.vals[i])
+				cols[index[k]].DataType = providers.JSONType(it.vals[i])
 			}
 		}
 	}
@@ -144,7 +143,7 @@ func (c *conn) rows(ctx context.Context, q string, limits providers.RowLimits) (
 		values := make([]any, len(cols))
 		for i, k := range it.keys {
 			if j, ok := index[k]; ok {
-				values[j] = jsonValue(it.vals[i])
+				values[j] = providers.JSONValue(it.vals[i])
 			}
 		}
 		ok, err := b.Add(values)
@@ -179,50 +178,4 @@ func (c *conn) queryError(a providers.Answer) *providers.Error {
 		}
 	}
 	return e
-}
-
-// jsonValue is a JSON value of an answer as the API encodes it: strings,
-// booleans and null as themselves, integers as numbers within ±2^53 and
-// strings past it, other numbers as sent, objects and arrays as JSON.
-func jsonValue(raw json.RawMessage) any {
-	raw = bytes.TrimSpace(raw)
-	switch {
-	case len(raw) == 0 || raw[0] == 'n':
-		return nil
-	case raw[0] == 't' || raw[0] == 'f':
-		return raw[0] == 't'
-	case raw[0] == '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-		return string(raw)
-	case raw[0] == '{' || raw[0] == '[':
-		return providers.RawJSON(raw)
-	}
-	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-		return n
-	}
-	if !bytes.ContainsAny(raw, ".eE") {
-		return string(raw) // an integer past int64
-	}
-	return providers.RawJSON(raw)
-}
-
-// jsonType names the JSON type of a value ("" for null).
-func jsonType(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	switch {
-	case len(raw) == 0 || raw[0] == 'n':
-		return ""
-	case raw[0] == 't' || raw[0] == 'f':
-		return "boolean"
-	case raw[0] == '"':
-		return "string"
-	case raw[0] == '{':
-		return "object"
-	case raw[0] == '[':
-		return "array"
-	}
-	return "number"
 }

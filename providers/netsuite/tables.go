@@ -1,11 +1,8 @@
 package netsuite
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,7 +61,7 @@ func (c *conn) recordTypes(ctx context.Context) ([]string, error) {
 	}
 	var names []string
 	for _, it := range catalog.Items {
-		if validName(it.Name) {
+		if providers.ValidName(it.Name) {
 			names = append(names, it.Name)
 		}
 	}
@@ -82,7 +79,7 @@ func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest
 	var refs []providers.TableRef
 	seen := map[providers.TableRef]bool{}
 	for _, ref := range req.Tables {
-		if ref.Schema == schema && validName(ref.Table) && !seen[ref] {
+		if ref.Schema == schema && providers.ValidName(ref.Table) && !seen[ref] {
 			seen[ref] = true
 			refs = append(refs, ref)
 		}
@@ -129,7 +126,7 @@ func (c *conn) recordColumns(ctx context.Context, record string) ([]providers.Co
 	if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Properties) == 0 {
 		return nil, providers.Errorf(providers.CodeProviderError, "netsuite: the schema of %s was not the JSON Schema expected", record)
 	}
-	keys, vals, err := orderedObject(doc.Properties)
+	keys, vals, err := providers.DecodeOrderedObject(doc.Properties)
 	if err != nil {
 		return nil, providers.Wrap(providers.CodeProviderError, err, "netsuite: the schema of %s was not the JSON Schema expected", record)
 	}
@@ -175,52 +172,4 @@ func schemaType(raw json.RawMessage) (typ string, null bool) {
 		}
 	}
 	return typ, null
-}
-
-// orderedObject decodes a JSON object into its keys, in order, and their raw
-// values.
-func orderedObject(raw []byte) ([]string, []json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, nil, fmt.Errorf("not a JSON object")
-	}
-	var (
-		keys []string
-		vals []json.RawMessage
-	)
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, nil, err
-		}
-		key, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, nil, err
-		}
-		keys, vals = append(keys, key), append(vals, v)
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, nil, fmt.Errorf("data after the object")
-	}
-	return keys, vals, nil
-}
-
-// validName reports whether s can be a record type or SuiteQL table name:
-// letters, digits and underscores (customer, customrecord_my_thing). It keeps
-// anything else out of a request path and out of generated SuiteQL.
-func validName(s string) bool {
-	if s == "" || len(s) > 255 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }

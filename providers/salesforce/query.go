@@ -1,11 +1,9 @@
 package salesforce
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,7 +29,7 @@ const maxSampleSOQL = 12000
 func (c *conn) Sample(ctx context.Context, req providers.SampleRequest) (*providers.RowSet, error) {
 	ctx, cancel := c.cfg.WithTimeout(ctx)
 	defer cancel()
-	if req.Table.Schema != schema || !validName(req.Table.Table) {
+	if req.Table.Schema != schema || !providers.ValidName(req.Table.Table) {
 		return nil, providers.Errorf(providers.CodeNotFound, "salesforce: there is no sObject %q in schema %q", req.Table.Table, req.Table.Schema)
 	}
 	d, err := c.describe(ctx, req.Table.Table)
@@ -44,7 +42,7 @@ func (c *conn) Sample(ctx context.Context, req providers.SampleRequest) (*provid
 		size  = len("SELECT  FROM  LIMIT 1234567890") + len(d.Name)
 	)
 	for _, f := range d.Fields {
-		if f.compound() || !validName(f.Name) {
+		if f.compound() || !providers.ValidName(f.Name) {
 			continue
 		}
 		if size += len(f.Name) + 2; size > maxSampleSOQL {
@@ -174,31 +172,16 @@ type record struct {
 // decodeRecord decodes a record object keeping its key order, which is the
 // SELECT order.
 func decodeRecord(raw []byte) (*record, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, fmt.Errorf("record is not an object")
-	}
-	var r record
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		if key != "attributes" {
-			r.keys = append(r.keys, key)
-			r.vals = append(r.vals, v)
-		}
-	}
-	if _, err := dec.Token(); err != nil {
+	keys, vals, err := providers.DecodeOrderedObject(raw)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("data after the record")
+	var r record
+	for i, key := range keys {
+		if key != "attributes" {
+			r.keys = append(r.keys, key)
+			r.vals = append(r.vals, vals[i])
+		}
 	}
 	return &r, nil
 }
@@ -207,7 +190,7 @@ func decodeRecord(raw []byte) (*record, error) {
 func (r *record) columns() []providers.Column {
 	cols := make([]providers.Column, len(r.keys))
 	for i, k := range r.keys {
-		cols[i] = providers.Column{Name: k, DataType: jsonType(r.vals[i]), Nullable: true}
+		cols[i] = providers.Column{Name: k, DataType: providers.JSONType(r.vals[i]), Nullable: true}
 	}
 	return cols
 }
@@ -228,61 +211,8 @@ func (r *record) values(cols []providers.Column) []any {
 			}
 		}
 		if j >= 0 {
-			out[i] = jsonValue(r.vals[j])
+			out[i] = providers.JSONValue(r.vals[j])
 		}
 	}
 	return out
-}
-
-// jsonValue is a JSON value of an answer as the API encodes it: strings,
-// booleans and null as themselves, integers as numbers within ±2^53 and
-// strings past it, other numbers as sent, objects and arrays as JSON.
-func jsonValue(raw json.RawMessage) any {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return nil
-	}
-	switch raw[0] {
-	case 'n':
-		return nil
-	case 't':
-		return true
-	case 'f':
-		return false
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	case '{', '[':
-		return providers.RawJSON(raw)
-	}
-	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
-		return n
-	}
-	if !bytes.ContainsAny(raw, ".eE") {
-		return string(raw) // an integer past int64
-	}
-	return providers.RawJSON(raw)
-}
-
-// jsonType names the JSON type of a value ("" for null).
-func jsonType(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return ""
-	}
-	switch raw[0] {
-	case 'n':
-		return ""
-	case 't', 'f':
-		return "boolean"
-	case '"':
-		return "string"
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	}
-	return "number"
 }

@@ -43,7 +43,7 @@ func (c *conn) ListTables(ctx context.Context, req providers.ListTablesRequest) 
 	}
 	search := strings.ToLower(req.Search)
 	for _, o := range global.SObjects {
-		if !o.Queryable || !validName(o.Name) {
+		if !o.Queryable || !providers.ValidName(o.Name) {
 			continue
 		}
 		if search != "" && !strings.Contains(strings.ToLower(o.Name), search) && !strings.Contains(schema, search) {
@@ -63,7 +63,7 @@ func (c *conn) ListColumns(ctx context.Context, req providers.ListColumnsRequest
 	defer cancel()
 	var refs []providers.TableRef
 	for _, ref := range uniqueRefs(req.Tables) {
-		if ref.Schema == schema && validName(ref.Table) {
+		if ref.Schema == schema && providers.ValidName(ref.Table) {
 			refs = append(refs, ref)
 		}
 	}
@@ -127,7 +127,7 @@ func (c *conn) describe(ctx context.Context, object string) (*sobject, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !d.Queryable || !validName(d.Name) {
+	if !d.Queryable || !providers.ValidName(d.Name) {
 		return nil, providers.Errorf(providers.CodeNotFound, "salesforce: the sObject %s cannot be queried", object)
 	}
 	return &d, nil
@@ -168,20 +168,4 @@ func (f field) dataType() string {
 // sample leaves out (its components are fields of their own).
 func (f field) compound() bool {
 	return f.Type == "address" || f.Type == "location"
-}
-
-// validName reports whether s can be an sObject or field API name: letters,
-// digits and underscores (Account, My_Object__c, ns__Thing__kav). It keeps
-// anything else out of a request path and out of generated SOQL.
-func validName(s string) bool {
-	if s == "" || len(s) > 255 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
