@@ -217,8 +217,11 @@ func TestReadOnlyTransactionAlone(t *testing.T) {
 		"ALTER TABLE " + s + ".victim ADD COLUMN x int",
 	} {
 		t.Run(sql, func(t *testing.T) {
-			err := c.readOnly(context.Background(), 5*time.Second, func(ctx context.Context, _ pgx.Tx, pgc *pgconn.PgConn) error {
-				_, err := pgc.ExecParams(ctx, sql, nil, nil, nil, nil).Close()
+			err := c.withConn(context.Background(), 5*time.Second, func(ctx context.Context, pgc *pgconn.PgConn, _ time.Duration) error {
+				b := &pgconn.Batch{}
+				b.ExecParams(beginSQL, nil, nil, nil, nil)
+				b.ExecParams(sql, nil, nil, nil, nil)
+				_, err := pgc.ExecBatch(ctx, b).ReadAll()
 				return err
 			})
 			pe := asError(t, err)

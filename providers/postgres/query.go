@@ -3,8 +3,8 @@ package postgres
 // Layer 2 of the query safety, and the row machinery sample shares with it.
 // A statement runs:
 //
-//   - in a READ ONLY transaction (pgx BeginTx, AccessMode ReadOnly) that is
-//     always rolled back;
+//   - in a READ ONLY transaction (BEGIN TRANSACTION READ ONLY, what pgx's
+//     BeginTx with AccessMode ReadOnly sends) that is always rolled back;
 //   - with statement_timeout, lock_timeout and idle_in_transaction_session_timeout
 //     set LOCAL to the request's timeout;
 //   - over the extended protocol, one statement per Parse message, so text
@@ -17,6 +17,12 @@ package postgres
 //     connection stays healthy (the cursor dies with the rollback), which
 //     cancelling a half-read result would not guarantee.
 //
+// BEGIN, the settings, the DECLARE, the table-ref lookups, the first FETCH
+// and, when that FETCH is also the last (maxRows < 1024), the ROLLBACK go
+// to the server as one pipelined batch: one round trip for the whole query,
+// instead of the five a transaction object would take. When anything in the
+// batch fails the server skips the rest, and the ROLLBACK is sent on its own.
+//
 // Context cancellation sends a cancel request to the server (the pool's
 // connections use pgconn.CancelRequestContextWatcherHandler), so an
 // abandoned statement stops there too.
@@ -28,7 +34,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/junctionhq/junction/providers"
@@ -50,6 +55,8 @@ const (
 	// firstChunk is the most rows the first FETCH asks for; later ones are
 	// sized from the bytes per row seen so far.
 	firstChunk = 1024
+	// beginSQL is what pgx's BeginTx sends for AccessMode ReadOnly.
+	beginSQL = "BEGIN TRANSACTION READ ONLY"
 )
 
 // localSettingsSQL sets the transaction's limits and the output formats
@@ -73,7 +80,8 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = pg_catalog.to_regclass($1)::pg_catalog.oid`
 
 // Query runs one read-only statement: layer 1 (classify) refuses anything
-// else, layer 2 (readOnly and the cursor) runs what it accepts.
+// else, layer 2 (run: the read-only transaction and the cursor) runs what
+// it accepts.
 func (c *conn) Query(ctx context.Context, req providers.QueryRequest) (*providers.QueryResult, error) {
 	var st *statement
 	if c.hooks.skipGuard {
@@ -88,54 +96,34 @@ func (c *conn) Query(ctx context.Context, req providers.QueryRequest) (*provider
 			return nil, err
 		}
 	}
-	res := &providers.QueryResult{}
-	err := c.readOnly(ctx, req.Timeout, func(ctx context.Context, tx pgx.Tx, pgc *pgconn.PgConn) error {
-		var unqualified []int
-		for i, t := range st.Tables {
-			if t.Schema == "" {
-				unqualified = append(unqualified, i)
-			}
+	// Unqualified names are resolved by the server, against its
+	// search_path, in the statement's own transaction.
+	var unqualified []int
+	var names []string
+	for i, t := range st.Tables {
+		if t.Schema == "" {
+			unqualified = append(unqualified, i)
+			names = append(names, quoteIdent(t.Table))
 		}
-		b := &pgconn.Batch{}
-		b.ExecParams("DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+st.Text, nil, nil, nil, nil)
-		for _, i := range unqualified {
-			b.ExecParams(resolveSQL, [][]byte{[]byte(quoteIdent(st.Tables[i].Table))}, nil, nil, nil)
-		}
-		b.ExecParams("FETCH FORWARD 0 FROM "+cursorName, nil, nil, nil, nil)
-		resolved := make([]providers.TableRef, len(st.Tables))
-		copy(resolved, st.Tables)
-		fields, err := execBatch(ctx, pgc, b, func(n int, rr *pgconn.ResultReader) {
-			if n >= 1 && n <= len(unqualified) {
-				for rr.NextRow() {
-					v := rr.Values()
-					resolved[unqualified[n-1]] = providers.TableRef{Schema: string(v[0]), Table: string(v[1])}
-				}
-			}
-		})
-		if err != nil {
-			return err
-		}
-		seen := map[providers.TableRef]bool{}
-		res.TableRefs = []providers.TableRef{}
-		for _, t := range resolved {
-			if !seen[t] {
-				seen[t] = true
-				res.TableRefs = append(res.TableRefs, t)
-			}
-		}
-		columns := make([]providers.Column, len(fields))
-		for i, f := range fields {
-			columns[i] = providers.Column{Name: f.Name}
-		}
-		set, err := c.fetch(ctx, pgc, fields, columns, req.Limits)
-		if err != nil {
-			return err
-		}
-		res.RowSet = *set
-		return nil
-	})
+	}
+	r, err := c.run(ctx, run{stmt: st.Text, resolve: names, limits: req.Limits, timeout: req.Timeout}, nil)
 	if err != nil {
 		return nil, err
+	}
+	refs := make([]providers.TableRef, len(st.Tables))
+	copy(refs, st.Tables)
+	for j, i := range unqualified {
+		if r.resolved[j] != nil {
+			refs[i] = *r.resolved[j]
+		}
+	}
+	res := &providers.QueryResult{RowSet: *r.set, TableRefs: []providers.TableRef{}}
+	seen := map[providers.TableRef]bool{}
+	for _, t := range refs {
+		if !seen[t] {
+			seen[t] = true
+			res.TableRefs = append(res.TableRefs, t)
+		}
 	}
 	return res, nil
 }
@@ -144,40 +132,125 @@ func (c *conn) Query(ctx context.Context, req providers.QueryRequest) (*provider
 // catalog's columns. The statement is built from the catalog's names, quoted
 // by quoteIdent, never from the request's text.
 func (c *conn) Sample(ctx context.Context, req providers.SampleRequest) (*providers.RowSet, error) {
-	var out *providers.RowSet
-	err := c.readOnly(ctx, c.cfg.Timeout, func(ctx context.Context, tx pgx.Tx, pgc *pgconn.PgConn) error {
-		sets, err := columns(ctx, tx, []providers.TableRef{req.Table})
-		if err != nil {
-			return err
+	cctx, cancel := c.cfg.WithTimeout(ctx)
+	sets, err := columns(cctx, c.pool, []providers.TableRef{req.Table})
+	cancel()
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	var ref providers.TableRef
+	var cols []providers.Column
+	for k, v := range sets { // at most one: the requested table, as the catalog names it
+		ref, cols = k, v
+	}
+	if cols == nil {
+		return nil, providers.Errorf(providers.CodeNotFound, "postgres: table %s does not exist", qualifiedName(req.Table.Schema, req.Table.Table))
+	}
+	stmt := "SELECT * FROM " + qualifiedName(ref.Schema, ref.Table) + " LIMIT " + strconv.Itoa(max(req.Limits.MaxRows, 1)+1)
+	r, err := c.run(ctx, run{stmt: stmt, limits: req.Limits, timeout: c.cfg.Timeout}, func(fields []pgconn.FieldDescription) []providers.Column {
+		if len(fields) == len(cols) {
+			return cols
 		}
-		var ref providers.TableRef
-		var cols []providers.Column
-		for k, v := range sets { // at most one: the requested table, as the catalog names it
-			ref, cols = k, v
-		}
-		if cols == nil {
-			return providers.Errorf(providers.CodeNotFound, "postgres: table %s does not exist", qualifiedName(req.Table.Schema, req.Table.Table))
-		}
-		maxRows := max(req.Limits.MaxRows, 1)
-		sql := "DECLARE " + cursorName + " NO SCROLL CURSOR FOR SELECT * FROM " + qualifiedName(ref.Schema, ref.Table) +
-			" LIMIT " + strconv.Itoa(maxRows+1)
+		return nil // the table changed since the catalog was read: name the columns the rows have
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.set, nil
+}
+
+// run is one statement to run through the cursor.
+type run struct {
+	stmt    string   // one SELECT, VALUES or WITH ... SELECT
+	resolve []string // quoted relation names to resolve against the search_path
+	limits  providers.RowLimits
+	timeout time.Duration // statement timeout; 0 means the default
+}
+
+type runResult struct {
+	set *providers.RowSet
+	// resolved has, per name of run.resolve, the relation it names (nil
+	// when it names none).
+	resolved []*providers.TableRef
+}
+
+// run runs r.stmt as a NO SCROLL cursor in a read-only transaction and
+// reads it into a RowSet under r.limits. columns, when set, may supply the
+// columns for the result's fields (nil: named after the fields).
+func (c *conn) run(ctx context.Context, r run, columns func([]pgconn.FieldDescription) []providers.Column) (*runResult, error) {
+	out := &runResult{resolved: make([]*providers.TableRef, len(r.resolve))}
+	err := c.withConn(ctx, r.timeout, func(ctx context.Context, pgc *pgconn.PgConn, timeout time.Duration) error {
+		want := max(r.limits.MaxRows, 1) + 1 // one more than kept, to know whether there was more
+		chunk := min(want, firstChunk)
+		last := chunk == want // the first FETCH is also the last: roll back in the same batch
+
 		b := &pgconn.Batch{}
-		b.ExecParams(sql, nil, nil, nil, nil)
-		b.ExecParams("FETCH FORWARD 0 FROM "+cursorName, nil, nil, nil, nil)
-		fields, err := execBatch(ctx, pgc, b, nil)
-		if err != nil {
-			return err
+		b.ExecParams(beginSQL, nil, nil, nil, nil)
+		ms := []byte(strconv.FormatInt(max(timeout.Milliseconds(), 1), 10))
+		b.ExecParams(localSettingsSQL, [][]byte{ms, ms}, nil, nil, nil)
+		b.ExecParams("DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+r.stmt, nil, nil, nil, nil)
+		for _, name := range r.resolve {
+			b.ExecParams(resolveSQL, [][]byte{[]byte(name)}, nil, nil, nil)
 		}
-		if len(fields) != len(cols) {
-			// The table changed between the two statements: name the
-			// columns the rows actually have.
-			cols = make([]providers.Column, len(fields))
-			for i, f := range fields {
-				cols[i] = providers.Column{Name: f.Name}
+		b.ExecParams(fetchSQL(chunk), nil, nil, nil, nil)
+		if last {
+			b.ExecParams("ROLLBACK", nil, nil, nil, nil)
+		}
+
+		var f *fetcher
+		mrr := pgc.ExecBatch(ctx, b)
+		for n := 0; mrr.NextResult(); n++ {
+			rr := mrr.ResultReader()
+			switch j := n - 3; {
+			case j >= 0 && j < len(r.resolve):
+				for rr.NextRow() {
+					v := rr.Values()
+					out.resolved[j] = &providers.TableRef{Schema: string(v[0]), Table: string(v[1])}
+				}
+			case j == len(r.resolve):
+				fields := append([]pgconn.FieldDescription(nil), rr.FieldDescriptions()...)
+				var cols []providers.Column
+				if columns != nil {
+					cols = columns(fields)
+				}
+				if cols == nil {
+					cols = make([]providers.Column, len(fields))
+					for i, fd := range fields {
+						cols[i] = providers.Column{Name: fd.Name}
+					}
+				}
+				f = c.newFetcher(fields, cols, r.limits, want)
+				f.read(rr)
+			}
+			if _, err := rr.Close(); err != nil {
+				mrr.Close()
+				return err
 			}
 		}
-		out, err = c.fetch(ctx, pgc, fields, cols, req.Limits)
-		return err
+		if err := mrr.Close(); err != nil {
+			return err
+		}
+		if f == nil {
+			return errors.New("the server sent no result for the cursor")
+		}
+		if f.err != nil {
+			return f.err
+		}
+		if err := f.finish(ctx, pgc); err != nil {
+			return err
+		}
+		for f.more() {
+			rr := pgc.ExecParams(ctx, fetchSQL(f.nextChunk()), nil, nil, nil, nil)
+			f.read(rr)
+			if _, err := rr.Close(); err != nil {
+				return err
+			}
+			if f.err != nil {
+				return f.err
+			}
+		}
+		out.set = f.b.RowSet()
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -185,11 +258,14 @@ func (c *conn) Sample(ctx context.Context, req providers.SampleRequest) (*provid
 	return out, nil
 }
 
-// readOnly runs fn in a READ ONLY transaction on one pooled connection with
-// the statement, lock and idle timeouts set LOCAL to timeout (0 means the
-// default), and always rolls it back. Errors the database raised become
-// CodeQueryFailed with its message (redacted), timeouts CodeTimeout.
-func (c *conn) readOnly(ctx context.Context, timeout time.Duration, fn func(ctx context.Context, tx pgx.Tx, pgc *pgconn.PgConn) error) error {
+func fetchSQL(n int) string { return "FETCH FORWARD " + strconv.Itoa(n) + " FROM " + cursorName }
+
+// withConn runs fn on one pooled connection under the statement timeout
+// (0 means the default) plus a grace period, and leaves no transaction
+// open: whatever fn began and did not end is rolled back. Errors the
+// database raised become CodeQueryFailed with its message (redacted),
+// timeouts CodeTimeout.
+func (c *conn) withConn(ctx context.Context, timeout time.Duration, fn func(ctx context.Context, pgc *pgconn.PgConn, timeout time.Duration) error) error {
 	if timeout <= 0 {
 		timeout = defaultStatementTimeout
 	}
@@ -200,107 +276,147 @@ func (c *conn) readOnly(ctx context.Context, timeout time.Duration, fn func(ctx 
 		return c.classify(err)
 	}
 	defer pc.Release() // the pool destroys a connection left busy, broken or in a transaction
-	tx, err := pc.Conn().BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return c.queryError(ctx, err, timeout)
-	}
+	pgc := pc.Conn().PgConn()
 	defer func() {
+		if pgc.IsClosed() || pgc.TxStatus() == 'I' {
+			return
+		}
 		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer rcancel()
-		tx.Rollback(rctx)
+		pgc.Exec(rctx, "ROLLBACK").Close()
 	}()
-	ms := strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)
-	pgc := pc.Conn().PgConn()
-	if _, err := pgc.ExecParams(ctx, localSettingsSQL, [][]byte{[]byte(ms), []byte(ms)}, nil, nil, nil).Close(); err != nil {
-		return c.queryError(ctx, err, timeout)
-	}
-	if err := fn(ctx, tx, pgc); err != nil {
+	if err := fn(ctx, pgc, timeout); err != nil {
 		return c.queryError(ctx, err, timeout)
 	}
 	return nil
 }
 
-// execBatch sends b in one round trip (pipelined extended-protocol
-// statements) and reads every result; fn, when set, sees each result's
-// reader (numbered from 0) before it is closed. It returns a copy of the
-// last result's field descriptions.
-func execBatch(ctx context.Context, pgc *pgconn.PgConn, b *pgconn.Batch, fn func(n int, rr *pgconn.ResultReader)) ([]pgconn.FieldDescription, error) {
-	var fields []pgconn.FieldDescription
-	mrr := pgc.ExecBatch(ctx, b)
-	for n := 0; mrr.NextResult(); n++ {
-		rr := mrr.ResultReader()
-		if fn != nil {
-			fn(n, rr)
-		}
-		fields = append(fields[:0], rr.FieldDescriptions()...)
-		if _, err := rr.Close(); err != nil {
-			mrr.Close()
-			return nil, err
-		}
-	}
-	if err := mrr.Close(); err != nil {
-		return nil, err
-	}
-	return fields, nil
+// fetcher turns the rows of the cursor's FETCHes into a RowSet. Values are
+// decoded as they arrive when every column's type is known; otherwise the
+// rows of the first FETCH are kept as raw text (up to about the byte cap)
+// until finish has looked the types up.
+type fetcher struct {
+	c       *conn
+	fields  []pgconn.FieldDescription
+	decs    []*decoder // nil until every type is known
+	b       *providers.RowBuilder
+	limits  providers.RowLimits
+	want    int // rows to read at most (maxRows + 1)
+	fetched int // rows the server sent
+	asked   int // rows asked for
+	bytes   int // raw bytes of the rows read
+	stopped bool
+	pending [][][]byte // rows read before the types were known
+	vals    []any
+	err     error
 }
 
-// fetch reads the open cursor into a RowSet under limits: FETCH FORWARD in
-// chunks until maxRows+1 rows were read, the byte cap was passed, or the
-// cursor ran out.
-func (c *conn) fetch(ctx context.Context, pgc *pgconn.PgConn, fields []pgconn.FieldDescription, columns []providers.Column, limits providers.RowLimits) (*providers.RowSet, error) {
+func (c *conn) newFetcher(fields []pgconn.FieldDescription, cols []providers.Column, limits providers.RowLimits, want int) *fetcher {
+	f := &fetcher{c: c, fields: fields, b: providers.NewRowBuilder(cols, limits), limits: limits, want: want, vals: make([]any, len(fields))}
 	oids := make([]uint32, len(fields))
-	for i, f := range fields {
-		oids[i] = f.DataTypeOID
+	for i, fd := range fields {
+		oids[i] = fd.DataTypeOID
 	}
-	decs, err := c.types.decoders(ctx, pgc, oids)
+	f.decs = c.types.cached(oids)
+	f.asked = min(want, firstChunk)
+	return f
+}
+
+// read reads the rows of one FETCH.
+func (f *fetcher) read(rr *pgconn.ResultReader) {
+	for !f.stopped && f.err == nil && rr.NextRow() {
+		f.fetched++
+		raw := rr.Values()
+		for _, v := range raw {
+			f.bytes += len(v)
+		}
+		if f.decs == nil {
+			row := make([][]byte, len(raw))
+			for i, v := range raw {
+				if v != nil {
+					row[i] = append([]byte{}, v...)
+				}
+			}
+			f.pending = append(f.pending, row)
+			// Encoded values are not smaller than their text, so rows
+			// past the byte cap could not be kept anyway.
+			if f.limits.MaxBytes > 0 && f.bytes > f.limits.MaxBytes {
+				f.stopped = true
+				f.b.SetTruncated()
+			}
+			continue
+		}
+		f.add(raw)
+	}
+}
+
+func (f *fetcher) add(raw [][]byte) {
+	for i, v := range raw {
+		if v == nil {
+			f.vals[i] = nil
+			continue
+		}
+		var err error
+		if f.vals[i], err = f.decs[i].decode(v); err != nil {
+			f.err = fmt.Errorf("column %q: %w", f.fields[i].Name, err)
+			return
+		}
+	}
+	more, err := f.b.Add(f.vals)
 	if err != nil {
-		return nil, err
+		f.err = err
 	}
-	b := providers.NewRowBuilder(columns, limits)
-	want := max(limits.MaxRows, 1) + 1 // one more than kept, to know whether there was more
-	fetched, bytes := 0, 0
-	chunk := min(want, firstChunk)
-	vals := make([]any, len(fields))
-	for {
-		rr := pgc.ExecParams(ctx, "FETCH FORWARD "+strconv.Itoa(chunk)+" FROM "+cursorName, nil, nil, nil, nil)
-		n, more := 0, true
-		for more && rr.NextRow() {
-			n++
-			for i, raw := range rr.Values() {
-				bytes += len(raw)
-				if raw == nil {
-					vals[i] = nil
-					continue
-				}
-				if vals[i], err = decs[i].decode(raw); err != nil {
-					rr.Close()
-					return nil, fmt.Errorf("column %q: %w", fields[i].Name, err)
-				}
-			}
-			if more, err = b.Add(vals); err != nil {
-				rr.Close()
-				return nil, err
-			}
-		}
-		if _, err := rr.Close(); err != nil {
-			return nil, err
-		}
-		fetched += n
-		if !more || n < chunk || fetched >= want {
+	if !more {
+		f.stopped = true
+	}
+}
+
+// finish looks up the types the cache did not know and adds the rows kept
+// meanwhile.
+func (f *fetcher) finish(ctx context.Context, pgc *pgconn.PgConn) error {
+	if f.decs != nil {
+		return nil
+	}
+	oids := make([]uint32, len(f.fields))
+	for i, fd := range f.fields {
+		oids[i] = fd.DataTypeOID
+	}
+	decs, err := f.c.types.decoders(ctx, pgc, oids)
+	if err != nil {
+		return err
+	}
+	f.decs = decs
+	stopped := f.stopped
+	f.stopped = false
+	for _, row := range f.pending {
+		if f.add(row); f.stopped || f.err != nil {
 			break
 		}
-		chunk = want - fetched
-		if limits.MaxBytes > 0 && fetched > 0 {
-			// Ask for about as many rows as the byte cap still has room
-			// for, so a result of wide rows is not read far past it.
-			perRow := max(bytes/fetched, 1)
-			chunk = min(chunk, max((limits.MaxBytes-bytes)/perRow+1, 1))
-		}
 	}
-	return b.RowSet(), nil
+	f.pending = nil
+	f.stopped = f.stopped || stopped
+	return f.err
 }
 
-// queryError classifies an error of a statement run by readOnly.
+// more reports whether another FETCH is needed: the last one returned all
+// it was asked for, fewer than want rows were read, and nothing stopped.
+func (f *fetcher) more() bool {
+	return !f.stopped && f.err == nil && f.fetched == f.asked && f.fetched < f.want
+}
+
+// nextChunk sizes the next FETCH: the rows still wanted, or about as many
+// as the byte cap still has room for, so wide rows are not read far past it.
+func (f *fetcher) nextChunk() int {
+	n := f.want - f.fetched
+	if f.limits.MaxBytes > 0 && f.fetched > 0 {
+		perRow := max(f.bytes/f.fetched, 1)
+		n = min(n, max((f.limits.MaxBytes-f.bytes)/perRow+1, 1))
+	}
+	f.asked += n
+	return n
+}
+
+// queryError classifies an error of a statement run by withConn.
 func (c *conn) queryError(ctx context.Context, err error, timeout time.Duration) error {
 	var pe *providers.Error
 	if errors.As(err, &pe) {

@@ -218,6 +218,26 @@ func TestQueryValues(t *testing.T) {
 			t.Errorf("columns %v rows %v", colNames(res.Columns), rowsJSON(res.Rows))
 		}
 	})
+	t.Run("types unknown to a fresh connection, over several fetches and under the byte cap", func(t *testing.T) {
+		sql := "SELECT g AS n, (ARRAY['sad', 'happy']::" + s + ".mood[])[1 + g % 2] AS m, ARRAY[g::" + s + ".posint] AS d FROM generate_series(1, 3000) g"
+		for _, tt := range []struct {
+			maxRows, maxBytes, rows int
+			truncated                bool
+		}{{2500, 10 << 20, 2500, true}, {5000, 10 << 20, 3000, false}, {2500, 1000, -1, true}} {
+			fresh := openTest(t, nil)
+			res, err := fresh.Query(context.Background(), providers.QueryRequest{SQL: sql, Limits: providers.RowLimits{MaxRows: tt.maxRows, MaxBytes: tt.maxBytes}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := rowsJSON(res.Rows)
+			if (tt.rows >= 0 && len(rows) != tt.rows) || (tt.rows < 0 && (len(rows) == 0 || len(rows) > 100)) || res.Truncated != tt.truncated {
+				t.Errorf("maxRows %d maxBytes %d: %d rows, truncated=%v", tt.maxRows, tt.maxBytes, len(rows), res.Truncated)
+			}
+			if len(rows) < 2 || rows[0] != `[1,"happy",[1]]` || rows[1] != `[2,"sad",[2]]` {
+				t.Errorf("rows %v", rows[:min(len(rows), 2)])
+			}
+		}
+	})
 	t.Run("no rows", func(t *testing.T) {
 		res := mustQuery(t, c, "SELECT 1 AS x WHERE false", 10)
 		if fmt.Sprint(colNames(res.Columns)) != "[x]" || len(res.Rows) != 0 || res.Truncated {

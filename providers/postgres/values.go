@@ -106,6 +106,20 @@ func (tc *typeCache) get(oid uint32) (*decoder, bool) {
 	return nil, false
 }
 
+// cached returns a decoder for each OID, or nil when one of them is not
+// known yet (decoders looks it up).
+func (tc *typeCache) cached(oids []uint32) []*decoder {
+	out := make([]*decoder, len(oids))
+	for i, oid := range oids {
+		d, ok := tc.get(oid)
+		if !ok {
+			return nil
+		}
+		out[i] = d
+	}
+	return out
+}
+
 // typeLookupSQL describes types by OID: domains resolve to their base type,
 // arrays to their element type and its delimiter.
 const typeLookupSQL = `SELECT t.oid, t.typtype, t.typbasetype, t.typelem, t.typcategory, coalesce(e.typdelim, ',')

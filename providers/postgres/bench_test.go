@@ -1,0 +1,238 @@
+package postgres
+
+// Benchmarks of the driver against the same work done with pgx directly,
+// in the same run, on a schema of 10,000 tables and 100,000 columns built
+// once per run (its own schema, dropped when the run ends). They skip
+// without JUNCTION_TEST_DATABASE_URL. Compare the sub-benchmarks' ns/op:
+//
+//	go test -run '^$' -bench . -benchtime 3s ./providers/postgres/
+//
+// Goals: tables and columns at most 2x raw; a 1,000-row query at least half
+// the raw throughput (raw ns/op / driver ns/op >= 0.5).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/junctionhq/junction/providers"
+)
+
+const (
+	benchTables  = 10_000
+	benchColumns = 10 // per table
+)
+
+var (
+	benchOnce   sync.Once
+	benchSchema string
+	benchErr    error
+)
+
+// benchFixture builds the schema once per run: tables t00001..t10000 of 10
+// columns, and "rows" with 1,000 rows of mixed types for the query benchmark.
+func benchFixture(b *testing.B) string {
+	b.Helper()
+	_, _, dsn := testDBTB(b)
+	benchOnce.Do(func() {
+		ctx := context.Background()
+		a, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			benchErr = err
+			return
+		}
+		name := randomName("junction_bench_")
+		atExit(func() {
+			dropLargeSchema(ctx, a, name)
+			a.Close(ctx)
+		})
+		stmts := []string{"CREATE SCHEMA " + name}
+		// In batches: one transaction per 500 tables keeps the lock table small.
+		for from := 1; from <= benchTables; from += 500 {
+			stmts = append(stmts, fmt.Sprintf(`DO $$ BEGIN FOR i IN %d..%d LOOP
+				EXECUTE format('CREATE TABLE %s.%%I (id integer PRIMARY KEY, n bigint, price numeric(10,2), name character varying(255),
+					created timestamp with time zone, active boolean, day date, note text, ratio double precision, code smallint)',
+					't' || lpad(i::text, 5, '0'));
+			END LOOP; END $$`, from, from+499, name))
+		}
+		stmts = append(stmts,
+			`CREATE TABLE `+name+`.rows AS SELECT g AS id, g::bigint * 1000003 AS n, (g * 1.25)::numeric(10,2) AS price,
+				'name ' || g AS name, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute' AS created,
+				g % 2 = 0 AS active, NULL::text AS missing, g * 0.5::float8 AS ratio
+			FROM generate_series(1, 1000) g`,
+			"ANALYZE "+name+".rows")
+		for _, q := range stmts {
+			if _, err := a.Exec(ctx, q); err != nil {
+				benchErr = fmt.Errorf("%.80s: %w", q, err)
+				return
+			}
+		}
+		var cols int
+		if err := a.QueryRow(ctx, `SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+			WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND c.relname <> 'rows'`, name).Scan(&cols); err != nil || cols != benchTables*benchColumns {
+			benchErr = fmt.Errorf("the fixture has %d columns (%v), want %d", cols, err, benchTables*benchColumns)
+			return
+		}
+		benchSchema = name
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	return benchSchema
+}
+
+// dropLargeSchema drops a schema of thousands of tables 500 tables per
+// transaction: one DROP SCHEMA ... CASCADE would need a lock per relation
+// and run out of shared lock memory.
+func dropLargeSchema(ctx context.Context, a *pgx.Conn, name string) {
+	for {
+		var drop *string
+		err := a.QueryRow(ctx, `SELECT 'DROP TABLE ' || string_agg(format('%I.%I', $1::text, relname), ', ')
+			FROM (SELECT relname FROM pg_class WHERE relnamespace = $1::regnamespace AND relkind = 'r' LIMIT 500) x`, name).Scan(&drop)
+		if err != nil || drop == nil {
+			break
+		}
+		if _, err := a.Exec(ctx, *drop); err != nil {
+			break
+		}
+	}
+	a.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE")
+}
+
+func benchConn(b *testing.B) (*conn, *pgxpool.Pool) {
+	b.Helper()
+	c := openTest(b, nil)
+	return c, c.pool // the raw side uses the same pool, so connections are equal
+}
+
+func BenchmarkTables(b *testing.B) {
+	schema := benchFixture(b)
+	c, pool := benchConn(b)
+	ctx := context.Background()
+	b.Run("raw", func(b *testing.B) {
+		type row struct {
+			schema, name string
+			kind         byte
+		}
+		for b.Loop() {
+			rows, err := pool.Query(ctx, tablesSQL, false, schema, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out []row
+			var r row
+			for rows.Next() {
+				if err := rows.Scan(&r.schema, &r.name, &r.kind); err != nil {
+					b.Fatal(err)
+				}
+				out = append(out, r)
+			}
+			if rows.Err() != nil || len(out) != benchTables+1 {
+				b.Fatalf("%d rows, %v", len(out), rows.Err())
+			}
+		}
+	})
+	b.Run("driver", func(b *testing.B) {
+		for b.Loop() {
+			res, err := c.ListTables(ctx, providers.ListTablesRequest{Schema: schema})
+			if err != nil || len(res.Tables) != benchTables+1 {
+				b.Fatalf("%v %v", len(res.Tables), err)
+			}
+		}
+	})
+}
+
+func BenchmarkColumns(b *testing.B) {
+	schema := benchFixture(b)
+	c, pool := benchConn(b)
+	ctx := context.Background()
+	for _, n := range []int{1, 1000} {
+		tables := make([]providers.TableRef, n)
+		schemas, names := make([]string, n), make([]string, n)
+		for i := range tables {
+			tables[i] = providers.TableRef{Schema: schema, Table: fmt.Sprintf("t%05d", i*7+1)}
+			schemas[i], names[i] = tables[i].Schema, tables[i].Table
+		}
+		b.Run(fmt.Sprintf("tables=%d/raw", n), func(b *testing.B) {
+			type col struct {
+				i                   int64
+				schema, table, name string
+				typ                 string
+				nullable, pk        bool
+			}
+			for b.Loop() {
+				rows, err := pool.Query(ctx, columnsSQL, schemas, names)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var out []col
+				var c col
+				for rows.Next() {
+					if err := rows.Scan(&c.i, &c.schema, &c.table, &c.name, &c.typ, &c.nullable, &c.pk); err != nil {
+						b.Fatal(err)
+					}
+					out = append(out, c)
+				}
+				if rows.Err() != nil || len(out) != n*benchColumns {
+					b.Fatalf("%d rows, %v", len(out), rows.Err())
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("tables=%d/driver", n), func(b *testing.B) {
+			for b.Loop() {
+				res, err := c.ListColumns(ctx, providers.ListColumnsRequest{Tables: tables})
+				if err != nil || len(res.Tables) != n {
+					b.Fatalf("%v %v", res, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkQuery1000(b *testing.B) {
+	schema := benchFixture(b)
+	c, pool := benchConn(b)
+	ctx := context.Background()
+	sql := "SELECT * FROM " + schema + ".rows ORDER BY id"
+	if _, err := classify(ctx, sql); err != nil { // compile the parser outside the timings
+		b.Fatal(err)
+	}
+	b.Run("raw", func(b *testing.B) {
+		for b.Loop() {
+			rows, err := pool.Query(ctx, sql)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out [][]any
+			for rows.Next() {
+				v, err := rows.Values()
+				if err != nil {
+					b.Fatal(err)
+				}
+				out = append(out, v)
+			}
+			if rows.Err() != nil || len(out) != 1000 {
+				b.Fatalf("%d rows, %v", len(out), rows.Err())
+			}
+			if _, err := json.Marshal(out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("driver", func(b *testing.B) {
+		for b.Loop() {
+			res, err := c.Query(ctx, providers.QueryRequest{SQL: sql, Limits: providers.RowLimits{MaxRows: 1000, MaxBytes: 10 << 20}})
+			if err != nil || len(res.Rows) != 1000 || res.Truncated {
+				b.Fatalf("%v %v", res, err)
+			}
+			if _, err := json.Marshal(res.Rows); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
