@@ -222,7 +222,7 @@ func TestQueryValues(t *testing.T) {
 		sql := "SELECT g AS n, (ARRAY['sad', 'happy']::" + s + ".mood[])[1 + g % 2] AS m, ARRAY[g::" + s + ".posint] AS d FROM generate_series(1, 3000) g"
 		for _, tt := range []struct {
 			maxRows, maxBytes, rows int
-			truncated                bool
+			truncated               bool
 		}{{2500, 10 << 20, 2500, true}, {5000, 10 << 20, 3000, false}, {2500, 1000, -1, true}} {
 			fresh := openTest(t, nil)
 			res, err := fresh.Query(context.Background(), providers.QueryRequest{SQL: sql, Limits: providers.RowLimits{MaxRows: tt.maxRows, MaxBytes: tt.maxBytes}})
