@@ -28,11 +28,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph"
@@ -78,6 +78,13 @@ type Config struct {
 	// JUNCTION_QUERY_*, JUNCTION_REQUEST_PROVIDER_CONCURRENCY,
 	// JUNCTION_SCHEMA_CACHE_TTL).
 	Limits resolvers.Limits
+	// SessionTTL is how long a browser session (POST /login) lasts.
+	SessionTTL time.Duration
+	// TrustProxy believes X-Forwarded-Proto and X-Forwarded-Host (set it
+	// only behind a proxy that sets them and strips what clients send).
+	TrustProxy bool
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 // loadConfig reads the JUNCTION_* settings; every one has a default.
@@ -129,6 +136,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.ProviderTimeout = dur("JUNCTION_PROVIDER_TIMEOUT", 15*time.Second)
 	c.BlockPrivateNetworks = boolean("JUNCTION_BLOCK_PRIVATE_NETWORKS", false)
 	c.CookieSecure = boolean("JUNCTION_COOKIE_SECURE", false)
+	c.SessionTTL = dur("JUNCTION_SESSION_TTL", auth.DefaultSessionTTL)
+	c.TrustProxy = boolean("JUNCTION_TRUST_PROXY", false)
+	c.MetricsToken = getenv("JUNCTION_METRICS_TOKEN")
 	c.ComplexityLimit = num("JUNCTION_GRAPHQL_COMPLEXITY_LIMIT", 50000)
 	c.ParserTokenLimit = num("JUNCTION_GRAPHQL_TOKEN_LIMIT", 15000)
 	c.QueryCacheSize = num("JUNCTION_GRAPHQL_QUERY_CACHE_SIZE", 1000)
@@ -259,7 +269,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Keys: keys, Log: log})
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Keys: keys})
 }
 
 // tokenRevoke revokes the token read from stdin (never from the command
@@ -338,12 +348,6 @@ func prepare(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 		st.Close()
 		return nil, fmt.Errorf("refusing to start: %w; set JUNCTION_ENCRYPTION_KEY(S) to the key the data was sealed with (keep the old key in JUNCTION_ENCRYPTION_KEYS after the new one to rotate)", err)
 	}
-	// Once per database: verification text stored before redaction covered
-	// every encoding is redacted again with each connection's secrets.
-	if _, err := st.ReRedact(ctx, providers.RedactMessage, providers.RedactDetails); err != nil {
-		st.Close()
-		return nil, err
-	}
 	n, err := st.TenantCount(ctx)
 	if err != nil {
 		st.Close()
@@ -357,7 +361,7 @@ func prepare(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 		}
 		fmt.Fprintf(stdout, "Created tenant \"default\" with an admin user. Admin token (shown once, keep it):\n\n    %s\n\n", tok)
 		fmt.Fprintf(stdout, "Use it as a bearer token, e.g.  curl -H 'Authorization: Bearer %s' http://localhost%s/api/v1/me\n", tok, displayAddr(cfg.Addr))
-		fmt.Fprintf(stdout, "or sign GraphiQL in at http://localhost%s/ with:  curl -X POST -d '{\"token\":\"%s\"}' http://localhost%s/login\n", displayAddr(cfg.Addr), tok, displayAddr(cfg.Addr))
+		fmt.Fprintf(stdout, "or sign GraphiQL in at http://localhost%s/ with:  curl -X POST -H 'Content-Type: application/json' -d '{\"token\":\"%s\"}' http://localhost%s/login\n", displayAddr(cfg.Addr), tok, displayAddr(cfg.Addr))
 	}
 	return st, nil
 }
@@ -380,7 +384,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	defer st.Close()
 	h, closeConns := newHandler(cfg, st, log)
 	defer closeConns()
-	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// net/http's own messages (TLS handshakes, a panic that escaped the
+	// handler) go through slog too, never straight to stderr.
+	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	defer startPprof(ctx, log, errc)() // JUNCTION_PPROF_ADDR: opt-in, loopback-only profiles (pprof.go)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -425,32 +432,15 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) (h http.Handler, 
 		m = metrics.New()
 	}
 	res := newResolver(cfg, st, log, m)
-	lookup := func(ctx context.Context, token string) (auth.Identity, error) {
-		p, err := st.Authenticate(ctx, token)
-		if errors.Is(err, store.ErrNotFound) {
-			return auth.Identity{}, auth.ErrUnknownToken
-		}
-		if err != nil {
-			return auth.Identity{}, err
-		}
-		return auth.Identity{TenantID: p.Tenant.ID, TenantName: p.Tenant.Name, UserID: p.User.ID,
-			UserName: p.User.Name, Email: p.User.Email, Role: p.User.Role}, nil
-	}
-	unauthenticated := func(w http.ResponseWriter, r *http.Request) {
-		rest.WriteJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Not authenticated"})
-	}
-	failed := func(w http.ResponseWriter, r *http.Request, err error) {
-		log.ErrorContext(r.Context(), "authentication lookup failed", "err", err)
-		rest.WriteJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal server error", "code": "internal"})
-	}
-	authn := auth.Middleware(lookup, unauthenticated, failed)
+	authn := newAuthenticator(cfg, st, log)
 
 	r := chi.NewRouter()
-	r.Use(reqid.Middleware, accessLog(log), m.Middleware, middleware.Recoverer, limitBody(cfg.MaxBodyBytes))
+	r.Use(reqid.Middleware, accessLog(log), m.Middleware, recoverPanics(log), limitBody(cfg.MaxBodyBytes))
 	if m != nil {
-		// Labels are route patterns, methods, statuses, provider names and
-		// error codes: nothing tenant- or user-specific.
-		r.Handle("/metrics", m.Handler())
+		// Labels are route patterns, known methods, statuses, provider names
+		// and error codes: nothing tenant- or user-specific, nothing a
+		// client can multiply.
+		r.Handle("/metrics", metrics.RequireToken(cfg.MetricsToken, m.Handler()))
 	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		rest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -465,18 +455,84 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) (h http.Handler, 
 		}
 		rest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	r.Post("/login", auth.LoginHandler(lookup, cfg.CookieSecure))
-	r.Post("/logout", auth.LogoutHandler(cfg.CookieSecure))
+	r.With(auth.RequireJSON).Post("/login", authn.Login)
+	r.Post("/logout", authn.Logout)
 	r.Get("/", playground.Handler("Junction", "/graphql"))
 	// The API description is public, as FastAPI serves it, so client
 	// generators and docs tools need no token.
 	r.Get("/api/v1/openapi.json", rest.OpenAPIHandler)
 	r.Group(func(r chi.Router) {
-		r.Use(authn, res.LoadersMiddleware)
+		r.Use(authn.Middleware, res.LoadersMiddleware)
 		r.Handle("/graphql", graphqlHandler(cfg, res, log))
-		r.Mount("/api/v1", rest.Router(res, log))
+		r.With(auth.RequireJSON).Mount("/api/v1", rest.Router(res, log))
 	})
 	return r, res.Close
+}
+
+// unavailableRetryAfter is the Retry-After of a 503 during a database outage.
+const unavailableRetryAfter = 5 * time.Second
+
+// newAuthenticator accepts bearer API tokens and browser sessions, each
+// resolved by one SQL statement per request, and serves /login and /logout.
+func newAuthenticator(cfg Config, st *store.Store, log *slog.Logger) *auth.Authenticator {
+	identity := func(p *store.Principal, err error) (auth.Identity, error) {
+		if errors.Is(err, store.ErrNotFound) {
+			return auth.Identity{}, auth.ErrUnknownToken
+		}
+		if err != nil {
+			return auth.Identity{}, err
+		}
+		return auth.Identity{TenantID: p.Tenant.ID, TenantName: p.Tenant.Name, UserID: p.User.ID,
+			UserName: p.User.Name, Email: p.User.Email, Role: p.User.Role}, nil
+	}
+	return &auth.Authenticator{
+		Token: func(ctx context.Context, token string) (auth.Identity, error) {
+			return identity(st.Authenticate(ctx, token))
+		},
+		Session: func(ctx context.Context, id string) (auth.Identity, error) {
+			return identity(st.AuthenticateSession(ctx, id))
+		},
+		StartSession: func(ctx context.Context, token, id string, expires time.Time) error {
+			err := st.CreateSession(ctx, token, id, expires)
+			if errors.Is(err, store.ErrNotFound) {
+				return auth.ErrUnknownToken
+			}
+			return err
+		},
+		EndSession: func(ctx context.Context, id string) error {
+			_, err := st.DeleteSession(ctx, id)
+			return err
+		},
+		TTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, TrustProxy: cfg.TrustProxy,
+		Unauthenticated: func(w http.ResponseWriter, r *http.Request) {
+			rest.WriteJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Not authenticated"})
+		},
+		Failed: func(w http.ResponseWriter, r *http.Request, err error) {
+			e, _ := resolvers.AsError(err)
+			if e.Code != resolvers.CodeUnavailable {
+				log.ErrorContext(r.Context(), "authentication lookup failed", "err", err)
+				rest.WriteJSON(w, http.StatusInternalServerError, map[string]string{
+					"detail": "Internal server error", "code": "internal", "requestId": reqid.From(r.Context())})
+				return
+			}
+			log.WarnContext(r.Context(), "authentication lookup failed: database unavailable", "err", err)
+			writeUnavailable(w, r, e.Message)
+		},
+	}
+}
+
+// writeUnavailable answers 503 with Retry-After during a database outage:
+// GraphQL-shaped on /graphql, REST-shaped elsewhere.
+func writeUnavailable(w http.ResponseWriter, r *http.Request, msg string) {
+	secs := int(unavailableRetryAfter.Seconds())
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if r.URL.Path == "/graphql" {
+		w.Header().Set("Content-Type", responseMediaType(r.Header.Get("Accept"))+"; charset=utf-8")
+		writeGraphQL(w, http.StatusServiceUnavailable, requestError{Errors: gqlerror.List{{Message: msg,
+			Extensions: map[string]any{"code": string(resolvers.CodeUnavailable), "retryAfterSeconds": secs}}}})
+		return
+	}
+	rest.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": msg, "code": string(resolvers.CodeUnavailable)})
 }
 
 func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.Handler {
@@ -514,8 +570,7 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 	}
 	gc.Complexity.Mutation.RunQuery = func(child int, _ string, _ string, maxRows *int) int { return providerCallCost + child }
 	srv := handler.New(graph.NewExecutableSchema(gc))
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(graphqlTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
 	srv.SetParserTokenLimit(cfg.ParserTokenLimit)
 	if cfg.Introspection {
@@ -524,7 +579,7 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(log))
-	srv.SetRecoverFunc(resolvers.Recover(log))
+	srv.SetRecoverFunc(graphqlRecover(log))
 	return srv
 }
 
@@ -537,8 +592,7 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.ContentLength > n {
-				rest.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{
-					"detail": fmt.Sprintf("Request body too large (limit %d bytes)", n), "code": "request_too_large"})
+				writeTooLarge(w, n)
 				return
 			}
 			if r.Body != nil {

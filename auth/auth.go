@@ -1,5 +1,12 @@
-// Package auth answers who is asking: a bearer token or the junction_session
-// cookie becomes an Identity (tenant, user, role) carried in the context.
+// Package auth answers who is asking: a bearer API token or a browser
+// session (the junction_session cookie set by POST /login) becomes an
+// Identity (tenant, user, role) carried in the context.
+//
+// A session cookie holds only a random session id; the server stores its
+// SHA-256 with an expiry and forgets it at logout. Requests authenticated by
+// the cookie are also checked against cross-site request forgery (see
+// csrf.go); bearer requests are not, a browser never adds that header on
+// its own.
 package auth
 
 import (
@@ -19,6 +26,9 @@ const CookieName = "junction_session"
 // TokenPrefix starts every API token, so leaked tokens are easy to scan for.
 const TokenPrefix = "jct_"
 
+// DefaultSessionTTL is how long a browser session lasts when not configured.
+const DefaultSessionTTL = 12 * time.Hour
+
 // Identity is the authenticated caller.
 type Identity struct {
 	TenantID   string
@@ -32,10 +42,12 @@ type Identity struct {
 // Admin reports whether the caller administers its tenant.
 func (i Identity) Admin() bool { return i.Role == "admin" }
 
-// ErrUnknownToken is returned by a Lookup for a token it does not know.
+// ErrUnknownToken is returned by a Lookup for a token or session it does
+// not know (or that expired or was revoked).
 var ErrUnknownToken = errors.New("unknown token")
 
-// Lookup resolves a token to an identity, or returns ErrUnknownToken.
+// Lookup resolves a token (or a session id) to an identity, or returns
+// ErrUnknownToken.
 type Lookup func(ctx context.Context, token string) (Identity, error)
 
 type ctxKey struct{}
@@ -53,20 +65,33 @@ func FromContext(ctx context.Context) (Identity, bool) {
 
 // NewToken returns a new random API token.
 func NewToken() string {
+	return TokenPrefix + randomID()
+}
+
+// NewSessionID returns a new random session id: 32 bytes, base64url.
+func NewSessionID() string { return randomID() }
+
+func randomID() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	return TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// TokenFrom returns the token of r: the bearer token, else the session cookie.
-func TokenFrom(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if ok && strings.EqualFold(scheme, "bearer") {
-			return strings.TrimSpace(tok)
-		}
+// BearerToken returns the bearer token of r, or "".
+func BearerToken(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if ok && strings.EqualFold(scheme, "bearer") {
+		return strings.TrimSpace(tok)
+	}
+	return ""
+}
+
+// SessionID returns the session id in r's cookie, or "". It is used only
+// when r carries no Authorization header.
+func SessionID(r *http.Request) string {
+	if r.Header.Get("Authorization") != "" {
 		return ""
 	}
 	if c, err := r.Cookie(CookieName); err == nil {
@@ -75,65 +100,163 @@ func TokenFrom(r *http.Request) string {
 	return ""
 }
 
-// Middleware authenticates every request it wraps. A request without a
-// known token gets unauthenticated(w, r); the lookup's other errors get
-// failed(w, r, err).
+// Middleware authenticates every request it wraps by its bearer token only.
+// A request without a known token gets unauthenticated(w, r); the lookup's
+// other errors get failed(w, r, err). Servers that also accept browser
+// sessions use Authenticator.Middleware.
 func Middleware(lookup Lookup, unauthenticated func(http.ResponseWriter, *http.Request), failed func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			tok := TokenFrom(r)
-			if tok == "" {
-				unauthenticated(w, r)
-				return
-			}
-			id, err := lookup(r.Context(), tok)
-			if errors.Is(err, ErrUnknownToken) {
-				unauthenticated(w, r)
-				return
-			}
-			if err != nil {
-				failed(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
-		})
-	}
+	a := &Authenticator{Token: lookup, Unauthenticated: unauthenticated, Failed: failed}
+	return a.Middleware
 }
 
-// LoginHandler serves POST /login {"token": "..."}: a known token is set as
-// the HttpOnly, SameSite=Lax session cookie.
-func LoginHandler(lookup Lookup, secure bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Token string `json:"token"`
+// Authenticator accepts bearer API tokens and browser sessions, and serves
+// POST /login and POST /logout.
+type Authenticator struct {
+	// Token resolves a bearer API token.
+	Token Lookup
+	// Session resolves a session id; nil accepts no cookie.
+	Session Lookup
+	// StartSession stores a new session for the holder of token, or
+	// returns ErrUnknownToken.
+	StartSession func(ctx context.Context, token, sessionID string, expires time.Time) error
+	// EndSession forgets a session (unknown ids are not an error).
+	EndSession func(ctx context.Context, sessionID string) error
+	// TTL is how long a session lasts (DefaultSessionTTL when 0).
+	TTL time.Duration
+	// CookieSecure always marks the cookie Secure; without it the cookie is
+	// Secure when the request came over TLS (see Origin.TLS).
+	CookieSecure bool
+	// TrustProxy believes X-Forwarded-Proto and X-Forwarded-Host.
+	TrustProxy bool
+	// Unauthenticated answers a request without known credentials (401).
+	Unauthenticated func(http.ResponseWriter, *http.Request)
+	// Failed answers a request whose lookup failed for another reason.
+	Failed func(http.ResponseWriter, *http.Request, error)
+}
+
+func (a *Authenticator) ttl() time.Duration {
+	if a.TTL > 0 {
+		return a.TTL
+	}
+	return DefaultSessionTTL
+}
+
+// Middleware authenticates every request it wraps: the bearer token when
+// there is an Authorization header, else the session cookie. A
+// cookie-authenticated unsafe request from another site is refused with 403
+// before any lookup.
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lookup, cred := a.Token, BearerToken(r)
+		if r.Header.Get("Authorization") == "" && a.Session != nil {
+			lookup, cred = a.Session, SessionID(r)
+			if cred != "" && Unsafe(r.Method) {
+				if reason := CrossSite(r, a.TrustProxy); reason != "" {
+					refuseCSRF(w, reason)
+					return
+				}
+			}
 		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Token == "" {
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{{
-				"loc": []string{"body", "token"}, "msg": "Field required", "type": "missing"}}})
+		if cred == "" {
+			a.Unauthenticated(w, r)
 			return
 		}
-		id, err := lookup(r.Context(), body.Token)
+		id, err := lookup(r.Context(), cred)
 		if errors.Is(err, ErrUnknownToken) {
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"detail": "Not authenticated"})
+			a.Unauthenticated(w, r)
 			return
 		}
 		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"detail": "Internal server error", "code": "internal"})
+			a.Failed(w, r, err)
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: body.Token, Path: "/", HttpOnly: true,
-			SameSite: http.SameSiteLaxMode, Secure: secure, MaxAge: int((30 * 24 * time.Hour).Seconds())})
-		writeJSON(w, http.StatusOK, map[string]any{"tenant": id.TenantName, "user": id.UserName, "role": id.Role})
-	}
+		next.ServeHTTP(w, r.WithContext(WithIdentity(r.Context(), id)))
+	})
 }
 
-// LogoutHandler serves POST /logout: the session cookie is cleared.
-func LogoutHandler(secure bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true,
-			SameSite: http.SameSiteLaxMode, Secure: secure, MaxAge: -1})
-		w.WriteHeader(http.StatusNoContent)
+// Login serves POST /login {"token": "..."}: a known API token starts a
+// session, whose id (never the token) is set as the HttpOnly, SameSite=Lax
+// cookie. A cross-site request is refused like any cookie request: a page
+// on another site must not be able to sign a browser in (login CSRF).
+func (a *Authenticator) Login(w http.ResponseWriter, r *http.Request) {
+	if reason := CrossSite(r, a.TrustProxy); reason != "" {
+		refuseCSRF(w, reason)
+		return
 	}
+	var body struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Token == "" {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"detail": "Request body too large", "code": "request_too_large"})
+			return
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{{
+			"loc": []string{"body", "token"}, "msg": "Field required", "type": "missing"}}})
+		return
+	}
+	id, err := a.Token(r.Context(), body.Token)
+	if errors.Is(err, ErrUnknownToken) {
+		a.Unauthenticated(w, r)
+		return
+	}
+	if err != nil {
+		a.Failed(w, r, err)
+		return
+	}
+	if old := SessionID(r); old != "" && a.EndSession != nil {
+		// A new sign-in replaces the browser's previous session.
+		if err := a.EndSession(r.Context(), old); err != nil {
+			a.Failed(w, r, err)
+			return
+		}
+	}
+	sid := NewSessionID()
+	expires := time.Now().Add(a.ttl())
+	err = a.StartSession(r.Context(), body.Token, sid, expires)
+	if errors.Is(err, ErrUnknownToken) { // revoked in between
+		a.Unauthenticated(w, r)
+		return
+	}
+	if err != nil {
+		a.Failed(w, r, err)
+		return
+	}
+	http.SetCookie(w, a.cookie(r, sid, int(a.ttl().Seconds()), expires))
+	writeJSON(w, http.StatusOK, map[string]any{"tenant": id.TenantName, "user": id.UserName, "role": id.Role,
+		"expiresAt": expires.UTC().Truncate(time.Second).Format(time.RFC3339)})
+}
+
+// Logout serves POST /logout: the session is deleted server-side (its
+// cookie no longer authenticates, even if a copy was kept) and the cookie
+// is cleared.
+func (a *Authenticator) Logout(w http.ResponseWriter, r *http.Request) {
+	if sid := SessionID(r); sid != "" {
+		if reason := CrossSite(r, a.TrustProxy); reason != "" {
+			refuseCSRF(w, reason)
+			return
+		}
+		if a.EndSession != nil {
+			if err := a.EndSession(r.Context(), sid); err != nil {
+				a.Failed(w, r, err)
+				return
+			}
+		}
+	}
+	http.SetCookie(w, a.cookie(r, "", -1, time.Unix(0, 0)))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *Authenticator) cookie(r *http.Request, value string, maxAge int, expires time.Time) *http.Cookie {
+	return &http.Cookie{Name: CookieName, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: a.CookieSecure || TLS(r, a.TrustProxy), MaxAge: maxAge, Expires: expires}
+}
+
+func refuseCSRF(w http.ResponseWriter, reason string) {
+	writeJSON(w, http.StatusForbidden, map[string]any{
+		"detail": "Cross-site request refused: " + reason + ". Send the request from this server's own pages, or use a bearer token.",
+		"code":   "csrf"})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
