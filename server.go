@@ -269,7 +269,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Keys: keys})
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Keys: keys, Log: log})
 }
 
 // tokenRevoke revokes the token read from stdin (never from the command
@@ -347,6 +347,12 @@ func prepare(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 	if err := st.CheckKeys(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("refusing to start: %w; set JUNCTION_ENCRYPTION_KEY(S) to the key the data was sealed with (keep the old key in JUNCTION_ENCRYPTION_KEYS after the new one to rotate)", err)
+	}
+	// Once per database: verification text stored before redaction covered
+	// every encoding is redacted again with each connection's secrets.
+	if _, err := st.ReRedact(ctx, providers.RedactMessage, providers.RedactDetails); err != nil {
+		st.Close()
+		return nil, err
 	}
 	n, err := st.TenantCount(ctx)
 	if err != nil {
