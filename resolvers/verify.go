@@ -2,6 +2,9 @@ package resolvers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -255,8 +258,12 @@ func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionIn
 
 // connTokens is a providers.TokenStore over one connection's sealed
 // credentials: the token lives under a reserved key, and a rotated refresh
-// token replaces the stored one. Writes are compare-and-swap on the row's
-// version, so concurrent refreshes in several processes lose nothing.
+// token replaces the stored one. A loaded token carries a digest of the
+// connection's settings and credentials (providers.StampToken), and a write
+// is a compare-and-swap on it: a user's edit since the load (which also drops
+// the stored token) makes the write-back fail with ErrTokenConflict, so the
+// edit always wins; a write that changed neither (a recorded verification)
+// does not.
 type connTokens struct {
 	store    *store.Store
 	tenantID string
@@ -269,8 +276,9 @@ var (
 	_ providers.TokenLocker = (*connTokens)(nil)
 )
 
-// Token refresh lease: how long one holder may refresh, and how often a
-// waiting process looks whether the lease is free.
+// Token refresh lease: the longest one holder may refresh (the deadline of
+// LockToken's context, a little before the provider call's, usually ends it
+// sooner), and how often a waiting process looks whether the lease is free.
 const (
 	tokenLeaseTTL  = 30 * time.Second
 	tokenLeasePoll = 25 * time.Millisecond
@@ -278,12 +286,21 @@ const (
 
 // LockToken takes the connection's refresh lease in the database, so that
 // processes sharing it make one token call; it waits while another holds it.
+// The lease ends at ctx's deadline: a process that dies holding it blocks
+// the others no longer than the call it was making.
 func (t *connTokens) LockToken(ctx context.Context) (func(), error) {
 	holder := store.NewID()
 	tick := time.NewTicker(tokenLeasePoll)
 	defer tick.Stop()
 	for {
-		ok, err := t.store.AcquireTokenLease(ctx, t.tenantID, t.id, holder, tokenLeaseTTL)
+		ttl := tokenLeaseTTL
+		if dl, ok := ctx.Deadline(); ok {
+			ttl = min(ttl, time.Until(dl))
+		}
+		if ttl <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		ok, err := t.store.AcquireTokenLease(ctx, t.tenantID, t.id, holder, ttl)
 		if err != nil {
 			return nil, err
 		}
@@ -306,45 +323,74 @@ func (t *connTokens) LockToken(ctx context.Context) (func(), error) {
 // entry and one token call.
 func (t *connTokens) TokenKey() string { return t.tenantID + "/" + t.id }
 
-// LoadToken returns the stored token, or nil.
+// LoadToken returns the stored token or, when none was stored since the
+// connection's refresh token was set, a token holding only that refresh
+// token; either stamped for SaveToken.
 func (t *connTokens) LoadToken(ctx context.Context) (*oauth2.Token, error) {
-	c, err := t.store.GetConnection(ctx, t.tenantID, t.id)
-	if err != nil {
-		return nil, err
-	}
-	secrets, err := t.store.OpenSecrets(c)
-	if err != nil {
-		return nil, err
-	}
-	return decodeToken(secrets[oauthTokenKey]), nil
+	_, _, tok, err := t.load(ctx)
+	return tok, err
 }
 
-// SaveToken stores next if the stored token is still prev.
+// SaveToken stores next if the connection's settings and credentials are
+// still those prev was loaded from.
 func (t *connTokens) SaveToken(ctx context.Context, prev, next *oauth2.Token) error {
-	c, err := t.store.GetConnection(ctx, t.tenantID, t.id)
-	if err != nil {
-		return err
-	}
-	secrets, err := t.store.OpenSecrets(c)
-	if err != nil {
-		return err
-	}
-	if cur := decodeToken(secrets[oauthTokenKey]); accessToken(cur) != accessToken(prev) {
-		return providers.ErrTokenConflict
-	}
+	want := providers.TokenStamp(prev)
 	b, err := providers.EncodeToken(next)
 	if err != nil {
 		return err
 	}
-	secrets[oauthTokenKey] = string(b)
-	if next.RefreshToken != "" && secrets["refresh_token"] != "" {
-		secrets["refresh_token"] = next.RefreshToken
+	// A version conflict that left settings and credentials alone (a
+	// verification recorded meanwhile) is not a lost race: try again.
+	for range 5 {
+		c, secrets, cur, err := t.load(ctx)
+		if err != nil {
+			return err
+		}
+		if want == "" || providers.TokenStamp(cur) != want {
+			return providers.ErrTokenConflict
+		}
+		secrets[oauthTokenKey] = string(b)
+		if next.RefreshToken != "" && secrets["refresh_token"] != "" {
+			secrets["refresh_token"] = next.RefreshToken
+		}
+		if err = t.store.UpdateConnection(ctx, c, secrets); !errors.Is(err, store.ErrVersionConflict) {
+			return err
+		}
 	}
-	err = t.store.UpdateConnection(ctx, c, secrets)
-	if errors.Is(err, store.ErrVersionConflict) {
-		return providers.ErrTokenConflict
+	return providers.ErrTokenConflict
+}
+
+// load reads the connection, its secrets and the token LoadToken returns.
+func (t *connTokens) load(ctx context.Context) (*store.Connection, map[string]string, *oauth2.Token, error) {
+	c, err := t.store.GetConnection(ctx, t.tenantID, t.id)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return err
+	secrets, err := t.store.OpenSecrets(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tok := decodeToken(secrets[oauthTokenKey])
+	if tok == nil {
+		tok = &oauth2.Token{RefreshToken: secrets["refresh_token"]}
+	}
+	stamp, err := tokenStamp(c.Config, secrets)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return c, secrets, providers.StampToken(tok, stamp), nil
+}
+
+// tokenStamp is a digest of everything a token is obtained from: the
+// connection's settings and all its secrets, the stored token included. It
+// stays in memory.
+func tokenStamp(config map[string]any, secrets map[string]string) (string, error) {
+	b, err := json.Marshal([]any{config, secrets})
+	if err != nil {
+		return "", fmt.Errorf("token stamp: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 func decodeToken(s string) *oauth2.Token {
@@ -356,11 +402,4 @@ func decodeToken(s string) *oauth2.Token {
 		return nil
 	}
 	return tok
-}
-
-func accessToken(t *oauth2.Token) string {
-	if t == nil {
-		return ""
-	}
-	return t.AccessToken
 }
