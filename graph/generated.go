@@ -33,7 +33,6 @@ type ResolverRoot interface {
 	ConnectionList() ConnectionListResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
-	SchemaTable() SchemaTableResolver
 }
 
 type DirectiveRoot struct {
@@ -277,9 +276,6 @@ type QueryResolver interface {
 	ConnectionBySlug(ctx context.Context, slug string) (*model.Connection, error)
 	Providers(ctx context.Context) ([]*model.ProviderSpec, error)
 	Me(ctx context.Context) (*model.Me, error)
-}
-type SchemaTableResolver interface {
-	Columns(ctx context.Context, obj *model.SchemaTable) ([]*model.SchemaColumn, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -5922,7 +5918,7 @@ func (ec *executionContext) _SchemaTable_columns(ctx context.Context, field grap
 			return ec.fieldContext_SchemaTable_columns(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.SchemaTable().Columns(ctx, obj)
+			return obj.Columns, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.SchemaColumn) graphql.Marshaler {
@@ -5936,8 +5932,8 @@ func (ec *executionContext) fieldContext_SchemaTable_columns(_ context.Context, 
 	fc = &graphql.FieldContext{
 		Object:     "SchemaTable",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SchemaColumn(ctx, field)
 		},
@@ -8665,34 +8661,33 @@ func (ec *executionContext) _SchemaTable(ctx context.Context, sel ast.SelectionS
 		case "schema":
 			out.Values[i] = ec._SchemaTable_schema(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "table":
 			out.Values[i] = ec._SchemaTable_table(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "normalizedName":
 			out.Values[i] = ec._SchemaTable_normalizedName(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "spec":
 			out.Values[i] = ec._SchemaTable_spec(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "kind":
 			out.Values[i] = ec._SchemaTable_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "columns":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._SchemaTable_columns(ctx, field, obj)
-				})
+			out.Values[i] = ec._SchemaTable_columns(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

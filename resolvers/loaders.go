@@ -23,11 +23,6 @@ const loaderWait = 2 * time.Millisecond
 // Loaders are the per-request dataloaders.
 type Loaders struct {
 	Users *dataloader.Loader[string, *model.User]
-	// columns loads the columns of every table of a response in one driver
-	// call per connection; made on first use (it needs the resolver).
-	columnsOnce sync.Once
-	columns     *dataloader.Loader[columnsKey, []*model.SchemaColumn]
-
 	// slots bounds the provider calls the request runs at once.
 	slotsOnce sync.Once
 	slots     chan struct{}

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/graph-gophers/dataloader/v7"
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/junctionhq/junction/graph/model"
 	"github.com/junctionhq/junction/providers"
@@ -56,8 +56,14 @@ func (r *Resolver) schemaTables(ctx context.Context, conn *model.Connection, in 
 		return nil, err
 	}
 	req := providers.ListTablesRequest{IncludeSystem: in.IncludeSystem, Schema: deref(in.Schema), Search: deref(in.Search)}
-	if strings.ContainsRune(req.Schema, 0) || strings.ContainsRune(req.Search, 0) {
-		return nil, invalid(FieldError{Loc: []any{"schema"}, Msg: "Value error, NUL bytes are not allowed", Type: "value_error"})
+	var problems []FieldError
+	for _, f := range []struct{ name, value string }{{"schema", req.Schema}, {"search", req.Search}} {
+		if strings.ContainsRune(f.value, 0) {
+			problems = append(problems, FieldError{Loc: []any{f.name}, Msg: "Value error, NUL bytes are not allowed", Type: "value_error"})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, invalid(problems...)
 	}
 	u, err := r.use(ctx, c, providers.CapSchema)
 	if err != nil {
@@ -82,9 +88,45 @@ func (r *Resolver) schemaTables(ctx context.Context, conn *model.Connection, in 
 	out := make([]*model.SchemaTable, len(tables))
 	for i, t := range tables {
 		out[i] = &model.SchemaTable{Schema: t.Schema, Table: t.Table, NormalizedName: NormalizedName(t.Table),
-			Spec: t.Spec, Kind: model.TableKind(t.Kind), Connection: conn}
+			Spec: t.Spec, Kind: model.TableKind(t.Kind)}
+	}
+	if err := r.fillColumns(ctx, c, out); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// fillColumns loads the columns of every listed table in one driver call
+// when the GraphQL operation selects SchemaTable.columns: a tree of 1,000
+// tables costs two catalog calls (tables, then columns), and a list of
+// connections one columns call per connection. Over REST, and when columns
+// are not selected, it does nothing.
+func (r *Resolver) fillColumns(ctx context.Context, c *store.Connection, tables []*model.SchemaTable) error {
+	if len(tables) == 0 || !graphql.HasOperationContext(ctx) || graphql.GetFieldContext(ctx) == nil {
+		return nil
+	}
+	selected := false
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == "columns" {
+			selected = true
+			break
+		}
+	}
+	if !selected {
+		return nil
+	}
+	refs := make([]providers.TableRef, len(tables))
+	for i, t := range tables {
+		refs[i] = providers.TableRef{Schema: t.Schema, Table: t.Table}
+	}
+	sets, err := r.columns(ctx, c, refs)
+	if err != nil {
+		return err
+	}
+	for i, t := range tables {
+		t.Columns = columnModels(sets[refs[i]])
+	}
+	return nil
 }
 
 func (r *Resolver) schemaColumns(ctx context.Context, c *store.Connection, schema, table string) (*model.SchemaColumns, error) {
@@ -154,60 +196,6 @@ func columnModels(cols []providers.Column) []*model.SchemaColumn {
 		out[i] = &model.SchemaColumn{Name: c.Name, NormalizedName: NormalizedName(c.Name), DataType: c.DataType, Nullable: c.Nullable, PrimaryKey: c.PrimaryKey}
 	}
 	return out
-}
-
-// columnsKey is one table of one connection for the columns loader.
-type columnsKey struct {
-	conn          *store.Connection
-	schema, table string
-}
-
-// columnsLoader batches the columns of every table of a response: one driver
-// call per connection.
-func (r *Resolver) columnsLoader(ctx context.Context) *dataloader.Loader[columnsKey, []*model.SchemaColumn] {
-	l := r.loaders(ctx)
-	l.columnsOnce.Do(func() {
-		l.columns = dataloader.NewBatchedLoader(r.columnsBatch, dataloader.WithWait[columnsKey, []*model.SchemaColumn](loaderWait))
-	})
-	return l.columns
-}
-
-func (r *Resolver) columnsBatch(ctx context.Context, keys []columnsKey) []*dataloader.Result[[]*model.SchemaColumn] {
-	out := make([]*dataloader.Result[[]*model.SchemaColumn], len(keys))
-	byConn := map[*store.Connection][]int{}
-	for i, k := range keys {
-		byConn[k.conn] = append(byConn[k.conn], i)
-	}
-	var wg sync.WaitGroup
-	for c, idx := range byConn {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tables := make([]providers.TableRef, len(idx))
-			for j, i := range idx {
-				tables[j] = providers.TableRef{Schema: keys[i].schema, Table: keys[i].table}
-			}
-			sets, err := r.columns(ctx, c, tables)
-			for j, i := range idx {
-				if err != nil {
-					out[i] = &dataloader.Result[[]*model.SchemaColumn]{Error: err}
-					continue
-				}
-				out[i] = &dataloader.Result[[]*model.SchemaColumn]{Data: columnModels(sets[tables[j]])}
-			}
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-// tableColumns resolves SchemaTable.columns through the loader.
-func (r *Resolver) tableColumns(ctx context.Context, t *model.SchemaTable) ([]*model.SchemaColumn, error) {
-	c, err := r.rowOf(ctx, t.Connection)
-	if err != nil {
-		return nil, err
-	}
-	return r.columnsLoader(ctx).Load(ctx, columnsKey{conn: c, schema: t.Schema, table: t.Table})()
 }
 
 // SampleTable is the sample use case: the first rows of a table the

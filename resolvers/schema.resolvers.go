@@ -127,10 +127,6 @@ func (r *queryResolver) Me(ctx context.Context) (*model.Me, error) {
 	return r.me(ctx)
 }
 
-func (r *schemaTableResolver) Columns(ctx context.Context, obj *model.SchemaTable) ([]*model.SchemaColumn, error) {
-	return r.tableColumns(ctx, obj)
-}
-
 func (r *Resolver) Connection() graph.ConnectionResolver { return &connectionResolver{r} }
 
 func (r *Resolver) ConnectionList() graph.ConnectionListResolver { return &connectionListResolver{r} }
@@ -139,12 +135,9 @@ func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-func (r *Resolver) SchemaTable() graph.SchemaTableResolver { return &schemaTableResolver{r} }
-
 type (
 	connectionResolver     struct{ *Resolver }
 	connectionListResolver struct{ *Resolver }
 	mutationResolver       struct{ *Resolver }
 	queryResolver          struct{ *Resolver }
-	schemaTableResolver    struct{ *Resolver }
 )

@@ -20,9 +20,10 @@ type FileItem struct {
 	Size       *int64     `json:"size"`
 }
 
-// SchemaTable is one table of a connection's catalog. Its columns are a lazy
-// GraphQL field, loaded for every table of a response in one batched call;
-// ConnectionID and Stored say whose catalog it is and are never serialised.
+// SchemaTable is one table of a connection's catalog. Columns is the lazy
+// GraphQL field: it is filled, for every table of the list in one driver
+// call, only when the operation selects it (so it is a plain field, not a
+// resolver per table), and it is never part of the REST tables answer.
 type SchemaTable struct {
 	Schema         string    `json:"schema"`
 	Table          string    `json:"table"`
@@ -30,7 +31,7 @@ type SchemaTable struct {
 	Spec           string    `json:"spec"`
 	Kind           TableKind `json:"kind"`
 
-	Connection *Connection `json:"-"`
+	Columns []*SchemaColumn `json:"-"`
 }
 
 // Row is one result row: the JSON encoding of each value, in column order.

@@ -41,6 +41,19 @@ func sample(f providers.Field) any {
 	return "acme"
 }
 
+// wantCapabilities is what each provider can do today: the six file
+// providers list files, the four databases (and SaaS catalogs) browse
+// schemas and run queries, everything verifies.
+var wantCapabilities = map[string][]string{
+	"s3": {"verify", "files"}, "sftp": {"verify", "files"}, "google_drive": {"verify", "files"},
+	"msft_sharepoint": {"verify", "files"}, "dropbox": {"verify", "files"}, "gmail_inbox": {"verify", "files"},
+	"postgres": {"verify", "schema", "query"}, "sqlserver": {"verify", "schema", "query"},
+	"salesforce": {"verify", "schema", "query"}, "netsuite": {"verify", "schema", "query"},
+	"shopify": {"verify"}, "http_api": {"verify"}, "flexiroam": {"verify"}, "starlink": {"verify"},
+	"klaviyo": {"verify"}, "amazon_sp": {"verify"}, "mlflow": {"verify"}, "rydership": {"verify"},
+	"gorgias": {"verify"}, "redo": {"verify"}, "bullhorn": {"verify"},
+}
+
 // TestEveryDriver: the registry serves the 21 providers of the contract, in
 // its order, under the names the GraphQL enum spells; every spec is
 // well-formed; every driver opens without network I/O and can verify.
@@ -117,6 +130,13 @@ func TestEveryDriver(t *testing.T) {
 			defer conn.Close()
 			if _, ok := conn.(providers.Verifier); !ok {
 				t.Fatal("conn does not implement providers.Verifier")
+			}
+			// What is advertised is exactly what the opened Conn implements.
+			if got := providers.CapabilitiesOf(conn); !slices.Equal(got, spec.Capabilities) {
+				t.Fatalf("spec advertises %v, the opened conn implements %v", spec.Capabilities, got)
+			}
+			if want := wantCapabilities[spec.Name]; !slices.Equal(spec.Capabilities, want) {
+				t.Fatalf("capabilities %v, want %v", spec.Capabilities, want)
 			}
 			if dialed {
 				t.Fatal("Open dialed the network")
