@@ -141,9 +141,9 @@ func TestFilesEndToEnd(t *testing.T) {
 		w := e.do("POST", "/api/v1/connections/"+c.ID+"/files/validate", e.admin,
 			map[string]any{"selectedItems": []string{"/a.csv", "/nested", "/big", "/missing", "../outside.csv"}})
 		var v struct {
-			Valid                           bool
+			Valid                            bool
 			TotalItems, TotalBytes, MaxDepth int
-			Violations                      []struct{ Item, Code string }
+			Violations                       []struct{ Item, Code string }
 		}
 		if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || w.Code != 200 {
 			t.Fatalf("validate: %d %s", w.Code, w.Body)

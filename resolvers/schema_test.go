@@ -234,7 +234,9 @@ func BenchmarkSchemaTree(b *testing.B) {
 	var structs []table
 	{
 		var out struct {
-			Data struct{ Connection struct{ SchemaTables []table } }
+			Data struct {
+				Connection struct{ SchemaTables []table }
+			}
 		}
 		json.Unmarshal(e.graphql(b, e.treeQuery()), &out)
 		structs = out.Data.Connection.SchemaTables
