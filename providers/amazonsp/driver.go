@@ -4,7 +4,6 @@ package amazonsp
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -40,11 +39,11 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			endpoint = "https://sandbox.sellingpartnerapi-" + region + ".amazon.com"
 		}
 	}
-	endpoint, err := httpURL(endpoint, "base_url", "https://sellingpartnerapi-na.amazon.com")
+	base, err := providers.ParseBaseURL("amazon_sp", "base_url", endpoint, "https://sellingpartnerapi-na.amazon.com")
 	if err != nil {
 		return nil, err
 	}
-	tokenURL, err := httpURL(cfg.String("token_url"), "token_url", "https://api.amazon.com/auth/o2/token")
+	tokenURL, err := providers.ParseBaseURL("amazon_sp", "token_url", cfg.String("token_url"), "https://api.amazon.com/auth/o2/token")
 	if err != nil {
 		return nil, err
 	}
@@ -59,13 +58,13 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		}
 	}
 	c := &conn{region: region, marketplaceIDs: ids,
-		participationsURL: strings.TrimRight(endpoint, "/") + "/sellers/v1/marketplaceParticipations"}
+		participationsURL: strings.TrimRight(base.String(), "/") + "/sellers/v1/marketplaceParticipations"}
 	c.api = providers.API{
 		Provider: "amazon_sp", Config: cfg, BaseURL: c.participationsURL,
 		Header: http.Header{"Accept": {"application/json"}, "User-Agent": {"Junction/1.0 (Language=Go)"}},
 		// An LWA access token, in the x-amz-access-token header.
 		Auth: providers.TokenAuth(cfg, "amazon_sp", providers.OAuthFlow{
-			TokenURL:     tokenURL,
+			TokenURL:     tokenURL.String(),
 			ClientID:     strings.TrimSpace(cfg.String("lwa_client_id")),
 			ClientSecret: cfg.Secret("lwa_client_secret"),
 			RefreshToken: cfg.Secret("refresh_token"),
@@ -76,18 +75,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		Error:  c.statusError,
 	}
 	return c, nil
-}
-
-// httpURL accepts an absolute http(s) URL without credentials, query or
-// fragment.
-func httpURL(raw, field, example string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return "", providers.Errorf(providers.CodeInvalidConfig,
-			"amazon_sp: %s must be an absolute http(s) URL without credentials, query or fragment, such as %s", field, example)
-	}
-	return u.String(), nil
 }
 
 // conn is one opened amazon_sp connection.

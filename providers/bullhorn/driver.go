@@ -3,7 +3,6 @@ package bullhorn
 
 import (
 	"context"
-	"net/url"
 	"strings"
 
 	"github.com/junctionhq/junction/providers"
@@ -27,33 +26,25 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "bullhorn: set api_password (programmatic login) or refresh_token")
 	}
 	c := &conn{cfg: cfg}
-	var err error
-	if c.loginInfoURL, err = checkURL("login_info_url", cfg.String("login_info_url")); err != nil {
+	u, err := providers.ParseBaseURL(name, "login_info_url", cfg.String("login_info_url"), "")
+	if err != nil {
 		return nil, err
 	}
+	c.loginInfoURL = strings.TrimSuffix(u.String(), "/")
+	// The OAuth and REST URLs may be pasted with the endpoint they end with.
 	if v := cfg.String("oauth_url"); v != "" {
-		if c.oauthURL, err = checkURL("oauth_url", v); err != nil {
+		if u, err = providers.ParseBaseURL(name, "oauth_url", v, ""); err != nil {
 			return nil, err
 		}
-		c.oauthURL = strings.TrimSuffix(strings.TrimSuffix(c.oauthURL, "/authorize"), "/token")
+		c.oauthURL = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(u.String(), "/"), "/authorize"), "/token")
 	}
 	if v := cfg.String("rest_url"); v != "" {
-		if c.restURL, err = checkURL("rest_url", v); err != nil {
+		if u, err = providers.ParseBaseURL(name, "rest_url", v, ""); err != nil {
 			return nil, err
 		}
-		c.restURL = strings.TrimSuffix(c.restURL, "/login")
+		c.restURL = strings.TrimSuffix(strings.TrimSuffix(u.String(), "/"), "/login")
 	}
 	return c, nil
-}
-
-// checkURL checks that v is an absolute http(s) URL and returns it without a
-// trailing slash.
-func checkURL(field, v string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(v))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "bullhorn: %s must be an absolute https URL", field)
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // conn is one opened bullhorn connection.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -27,11 +26,11 @@ func (Driver) Spec() providers.Spec { return spec }
 // Open checks the URLs and the team namespace id and prepares the
 // refresh-token flow. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	base, err := parseURL("base_url", cfg.String("base_url"))
+	base, err := providers.ParseURL(name, "base_url", cfg.String("base_url"))
 	if err != nil {
 		return nil, err
 	}
-	tokenURL, err := parseURL("token_url", cfg.String("token_url"))
+	tokenURL, err := providers.ParseURL(name, "token_url", cfg.String("token_url"))
 	if err != nil {
 		return nil, err
 	}
@@ -66,15 +65,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		c.api.Header.Set("Dropbox-API-Path-Root", string(b))
 	}
 	return c, nil
-}
-
-func parseURL(field, raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return nil, providers.Errorf(providers.CodeInvalidConfig,
-			"dropbox: %s must be an absolute http or https URL without user info", field)
-	}
-	return u, nil
 }
 
 // conn is one opened dropbox connection.

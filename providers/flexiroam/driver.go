@@ -4,7 +4,6 @@ package flexiroam
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/junctionhq/junction/providers"
@@ -37,18 +36,15 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			return nil, providers.Errorf(providers.CodeInvalidConfig, "flexiroam: environment %q is not prod or dev", env)
 		}
 	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return nil, providers.Errorf(providers.CodeInvalidConfig,
-			"flexiroam: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://api.flexiroam.com")
+	u, err := providers.ParseBaseURL("flexiroam", "base_url", raw, "https://api.flexiroam.com")
+	if err != nil {
+		return nil, err
 	}
-	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
 	email := strings.TrimSpace(cfg.String("email"))
 	if email == "" {
 		return nil, providers.Errorf(providers.CodeInvalidConfig, "flexiroam: email is required")
 	}
-	c := &conn{base: u.String(), email: email}
+	c := &conn{base: strings.TrimRight(u.String(), "/"), email: email}
 	c.login = providers.API{
 		Provider: "flexiroam", Config: cfg, BaseURL: c.base,
 		Header:  http.Header{"Accept": {"application/json"}},

@@ -30,7 +30,7 @@ func (Driver) Spec() providers.Spec { return spec }
 // With a service account the mailbox is the impersonated user (domain-wide
 // delegation). It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	base, err := googleauth.ParseBaseURL("gmail_inbox", "base_url", cfg.String("base_url"))
+	base, err := providers.ParseURL("gmail_inbox", "base_url", cfg.String("base_url"))
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ const jwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 // set, is the user a service account impersonates. New does no network I/O;
 // bad settings are returned as CodeInvalidConfig.
 func New(provider string, cfg providers.Config, apiHost, scope, subject string) (*Auth, error) {
-	tokenURL, err := ParseBaseURL(provider, "token_url", cfg.String("token_url"))
+	tokenURL, err := providers.ParseURL(provider, "token_url", cfg.String("token_url"))
 	if err != nil {
 		return nil, err
 	}
@@ -193,19 +193,6 @@ func parseKey(pemKey []byte) (*rsa.PrivateKey, error) {
 		return rk, nil
 	}
 	return x509.ParsePKCS1PrivateKey(block.Bytes)
-}
-
-// ParseBaseURL checks that raw is an absolute http(s) URL without user info and
-// returns it parsed. field names the setting in the error message.
-func ParseBaseURL(provider, field, raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, providers.Errorf(providers.CodeInvalidConfig, "%s: %s must be an absolute http or https URL", provider, field)
-	}
-	if u.User != nil {
-		return nil, providers.Errorf(providers.CodeInvalidConfig, "%s: %s must not contain a user name or password", provider, field)
-	}
-	return u, nil
 }
 
 // Token returns an access token through cfg.Token, which caches it until

@@ -29,7 +29,7 @@ func (Driver) Spec() providers.Spec { return spec }
 // Open checks the URLs and the credentials' shape and builds the Drive client.
 // It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	base, err := googleauth.ParseBaseURL("google_drive", "base_url", cfg.String("base_url"))
+	base, err := providers.ParseURL("google_drive", "base_url", cfg.String("base_url"))
 	if err != nil {
 		return nil, err
 	}

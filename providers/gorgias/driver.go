@@ -4,7 +4,6 @@ package gorgias
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -32,9 +31,9 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	}
 	c := &conn{baseURL: "https://" + sub + ".gorgias.com"}
 	if v := cfg.String("base_url"); v != "" {
-		u, err := url.Parse(strings.TrimSpace(v))
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-			return nil, providers.Errorf(providers.CodeInvalidConfig, "gorgias: base_url must be an absolute https URL such as https://acme.gorgias.com")
+		u, err := providers.ParseBaseURL(name, "base_url", v, "https://acme.gorgias.com")
+		if err != nil {
+			return nil, err
 		}
 		c.baseURL = strings.TrimSuffix(u.String(), "/")
 	}

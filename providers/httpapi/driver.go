@@ -29,10 +29,11 @@ func (Driver) Spec() providers.Spec { return spec }
 // Open checks the URLs, the auth settings and extra_headers and builds the
 // verify URL. It does no network I/O; every problem is CodeInvalidConfig.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	base, err := parseURL("base_url", cfg.String("base_url"))
+	base, err := providers.ParseURL(name, "base_url", cfg.String("base_url"))
 	if err != nil {
 		return nil, err
 	}
+	base.Fragment, base.RawFragment = "", ""
 	target, err := verifyURL(base, cfg.String("verify_path"))
 	if err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 			return nil, invalid("api_key_name must name the query parameter that carries the key")
 		}
 	case "oauth2_client_credentials":
-		if _, err := parseURL("token_url", cfg.String("token_url")); err != nil {
+		if _, err := providers.ParseURL(name, "token_url", cfg.String("token_url")); err != nil {
 			return nil, err
 		}
 	}
@@ -115,18 +116,6 @@ func authFunc(cfg providers.Config, auth, keyName string) providers.AuthFunc {
 
 func invalid(format string, args ...any) *providers.Error {
 	return providers.Errorf(providers.CodeInvalidConfig, "http_api: "+format, args...)
-}
-
-func parseURL(field, raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, invalid("%s must be an absolute http or https URL", field)
-	}
-	if u.User != nil {
-		return nil, invalid("%s must not contain a user name or password; use auth_type basic", field)
-	}
-	u.Fragment, u.RawFragment = "", ""
-	return u, nil
 }
 
 // verifyURL appends path (which may carry a query) to base's path, keeping

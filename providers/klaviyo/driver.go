@@ -4,7 +4,6 @@ package klaviyo
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -25,13 +24,10 @@ func (Driver) Spec() providers.Spec { return spec }
 // Open checks base_url and revision and returns a Conn for cfg. It does no
 // network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	u, err := url.Parse(strings.TrimSpace(cfg.String("base_url")))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return nil, providers.Errorf(providers.CodeInvalidConfig,
-			"klaviyo: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://a.klaviyo.com")
+	u, err := providers.ParseBaseURL("klaviyo", "base_url", cfg.String("base_url"), "https://a.klaviyo.com")
+	if err != nil {
+		return nil, err
 	}
-	u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
 	rev := strings.TrimSpace(cfg.String("revision"))
 	if !revisionPattern.MatchString(rev) {
 		return nil, providers.Errorf(providers.CodeInvalidConfig,
@@ -39,7 +35,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	}
 	c := &conn{revision: rev}
 	c.api = providers.API{
-		Provider: "klaviyo", Config: cfg, BaseURL: u.String(),
+		Provider: "klaviyo", Config: cfg, BaseURL: strings.TrimRight(u.String(), "/"),
 		Header: http.Header{"Revision": {rev}, "Accept": {"application/vnd.api+json"}},
 		Auth:   providers.HeaderAuth("Authorization", "Klaviyo-API-Key "+cfg.Secret("private_api_key")),
 		Error:  c.statusError,

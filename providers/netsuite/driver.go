@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -45,17 +44,20 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	// names use it lowercased with '-' (1234567-sb1).
 	c.realm = strings.ToUpper(strings.ReplaceAll(c.account, "-", "_"))
 	c.baseURL = "https://" + strings.ToLower(strings.ReplaceAll(c.account, "_", "-")) + ".suitetalk.api.netsuite.com"
-	var err error
 	if v := cfg.String("base_url"); v != "" {
-		if c.baseURL, err = checkURL("base_url", v); err != nil {
+		u, err := providers.ParseBaseURL(name, "base_url", v, "https://1234567.suitetalk.api.netsuite.com")
+		if err != nil {
 			return nil, err
 		}
+		c.baseURL = strings.TrimSuffix(u.String(), "/")
 	}
 	c.tokenURL = c.baseURL + "/services/rest/auth/oauth2/v1/token"
 	if v := cfg.String("token_url"); v != "" {
-		if c.tokenURL, err = checkURL("token_url", v); err != nil {
+		u, err := providers.ParseBaseURL(name, "token_url", v, "")
+		if err != nil {
 			return nil, err
 		}
+		c.tokenURL = strings.TrimSuffix(u.String(), "/")
 	}
 	switch c.mode {
 	case "tba":
@@ -113,16 +115,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 }
 
 var accountRE = regexp.MustCompile(`^[A-Za-z0-9]+([_-][A-Za-z0-9]+)*$`)
-
-// checkURL checks that v is an absolute http(s) URL and returns it without a
-// trailing slash.
-func checkURL(field, v string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(v))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "netsuite: %s must be an absolute https URL", field)
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}
 
 // conn is one opened netsuite connection.
 type conn struct {

@@ -25,7 +25,7 @@ func (Driver) Spec() providers.Spec { return spec }
 // Open checks base_url and store_id and returns a Conn for cfg. It does no
 // network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	base, err := parseBaseURL(cfg.String("base_url"))
+	base, err := providers.ParseBaseURL("redo", "base_url", cfg.String("base_url"), "https://api.getredo.com")
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	}
 	c := &conn{storeID: storeID, returnsPath: "/v2.2/stores/" + url.PathEscape(storeID) + "/returns"}
 	c.api = providers.API{
-		Provider: "redo", Config: cfg, BaseURL: base.String(),
+		Provider: "redo", Config: cfg, BaseURL: strings.TrimRight(base.String(), "/"),
 		// The published OpenAPI schema names the page size as a header; the
 		// pagination guide as the page-size query parameter. Send both.
 		Header: http.Header{"Accept": {"application/json"}, "X-Page-Size": {"1"}},
@@ -49,20 +49,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 // storeIDPattern is deliberately loose (Redo shows 24 hex digits; its docs
 // use "store_123"): it only keeps the ID one path segment.
 var storeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
-
-// parseBaseURL accepts an absolute http(s) URL without query or fragment and
-// returns it without a trailing slash.
-func parseBaseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return nil, providers.Errorf(providers.CodeInvalidConfig,
-			"redo: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://api.getredo.com")
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
-}
 
 // conn is one opened redo connection.
 type conn struct {

@@ -4,7 +4,6 @@ package rydership
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -30,16 +29,19 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		env = "www.getwhiplash.com"
 	}
 	c := &conn{baseURL: "https://" + env, tokenURL: "https://" + env + "/oauth/token"}
-	var err error
 	if v := cfg.String("base_url"); v != "" {
-		if c.baseURL, err = checkURL("base_url", v); err != nil {
+		u, err := providers.ParseBaseURL(name, "base_url", v, "https://www.getwhiplash.com")
+		if err != nil {
 			return nil, err
 		}
+		c.baseURL = strings.TrimSuffix(u.String(), "/")
 	}
 	if v := cfg.String("token_url"); v != "" {
-		if c.tokenURL, err = checkURL("token_url", v); err != nil {
+		u, err := providers.ParseBaseURL(name, "token_url", v, "https://www.getwhiplash.com/oauth/token")
+		if err != nil {
 			return nil, err
 		}
+		c.tokenURL = strings.TrimSuffix(u.String(), "/")
 	}
 	c.api = providers.API{
 		Provider: name, Config: cfg, BaseURL: c.baseURL,
@@ -58,16 +60,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		Error:  statusError,
 	}
 	return c, nil
-}
-
-// checkURL checks that v is an absolute http(s) URL and returns it without a
-// trailing slash.
-func checkURL(field, v string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(v))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "rydership: %s must be an absolute https URL", field)
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // conn is one opened rydership connection.

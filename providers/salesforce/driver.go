@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -35,14 +34,16 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	if c.mode == "" {
 		c.mode = "refresh_token"
 	}
-	var err error
-	if c.loginURL, err = baseURL("login_url", cfg.String("login_url")); err != nil {
+	u, err := providers.ParseBaseURL(name, "login_url", cfg.String("login_url"), "https://login.salesforce.com")
+	if err != nil {
 		return nil, err
 	}
+	c.loginURL = strings.TrimSuffix(u.String(), "/")
 	if v := cfg.String("instance_url"); v != "" {
-		if c.instanceURL, err = baseURL("instance_url", v); err != nil {
+		if u, err = providers.ParseBaseURL(name, "instance_url", v, "https://example.my.salesforce.com"); err != nil {
 			return nil, err
 		}
+		c.instanceURL = strings.TrimSuffix(u.String(), "/")
 	}
 	c.apiVersion = strings.TrimSpace(cfg.String("api_version"))
 	if c.apiVersion == "" {
@@ -85,16 +86,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 }
 
 var apiVersionRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+$`)
-
-// baseURL checks that v is an absolute http(s) URL and returns it without a
-// trailing slash.
-func baseURL(field, v string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(v))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "salesforce: %s must be an absolute https URL such as https://login.salesforce.com", field)
-	}
-	return strings.TrimSuffix(u.String(), "/"), nil
-}
 
 // conn is one opened salesforce connection.
 type conn struct {

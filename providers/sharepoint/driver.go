@@ -4,7 +4,6 @@ package sharepoint
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -32,11 +31,11 @@ var (
 // Open checks the tenant, site and URLs and prepares the client-credentials
 // flow. It does no network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	base, err := parseURL("base_url", cfg.String("base_url"))
+	base, err := providers.ParseURL(name, "base_url", cfg.String("base_url"))
 	if err != nil {
 		return nil, err
 	}
-	authority, err := parseURL("authority_url", cfg.String("authority_url"))
+	authority, err := providers.ParseURL(name, "authority_url", cfg.String("authority_url"))
 	if err != nil {
 		return nil, err
 	}
@@ -95,15 +94,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		},
 	}
 	return c, nil
-}
-
-func parseURL(field, raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return nil, providers.Errorf(providers.CodeInvalidConfig,
-			"msft_sharepoint: %s must be an absolute http or https URL without user info", field)
-	}
-	return u, nil
 }
 
 // conn is one opened msft_sharepoint connection.

@@ -4,7 +4,6 @@ package shopify
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -38,14 +37,11 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	}
 	base := "https://" + shop
 	if raw := strings.TrimSpace(cfg.String("base_url")); raw != "" {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-			u.RawQuery != "" || u.Fragment != "" {
-			return nil, providers.Errorf(providers.CodeInvalidConfig,
-				"shopify: base_url must be an absolute http(s) URL without credentials, query or fragment, such as https://example.myshopify.com")
+		u, err := providers.ParseBaseURL("shopify", "base_url", raw, "https://example.myshopify.com")
+		if err != nil {
+			return nil, err
 		}
-		u.Path, u.RawPath = strings.TrimRight(u.Path, "/"), ""
-		base = u.String()
+		base = strings.TrimRight(u.String(), "/")
 	}
 	c := &conn{shop: shop, version: version, mode: cfg.String("auth_mode"),
 		graphqlURL: base + "/admin/api/" + version + "/graphql.json",

@@ -4,7 +4,6 @@ package starlink
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -26,11 +25,11 @@ func (Driver) Spec() providers.Spec { return spec }
 // Open checks the base and token URLs and returns a Conn for cfg. It does no
 // network I/O.
 func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, error) {
-	base, err := httpURL(cfg.String("base_url"), "base_url", "https://starlink.com/api")
+	base, err := providers.ParseBaseURL("starlink", "base_url", cfg.String("base_url"), "https://starlink.com/api")
 	if err != nil {
 		return nil, err
 	}
-	tokenURL, err := httpURL(cfg.String("token_url"), "token_url", "https://starlink.com/api/auth/connect/token")
+	tokenURL, err := providers.ParseBaseURL("starlink", "token_url", cfg.String("token_url"), "https://starlink.com/api/auth/connect/token")
 	if err != nil {
 		return nil, err
 	}
@@ -39,12 +38,12 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	}
 	c := &conn{}
 	c.api = providers.API{
-		Provider: "starlink", Config: cfg, BaseURL: strings.TrimRight(base, "/"),
+		Provider: "starlink", Config: cfg, BaseURL: strings.TrimRight(base.String(), "/"),
 		Header: http.Header{"Accept": {"application/json"}},
 		// A token of the V2 service account (the client-credentials grant,
 		// client_secret_basic) as a bearer token.
 		Auth: providers.BearerAuth(cfg, "starlink", providers.OAuthFlow{
-			TokenURL:     tokenURL,
+			TokenURL:     tokenURL.String(),
 			ClientID:     strings.TrimSpace(cfg.String("client_id")),
 			ClientSecret: cfg.Secret("client_secret"),
 			AuthStyle:    oauth2.AuthStyleInHeader,
@@ -55,18 +54,6 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		Error:  statusError,
 	}
 	return c, nil
-}
-
-// httpURL accepts an absolute http(s) URL without credentials, query or
-// fragment.
-func httpURL(raw, field, example string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" {
-		return "", providers.Errorf(providers.CodeInvalidConfig,
-			"starlink: %s must be an absolute http(s) URL without credentials, query or fragment, such as %s", field, example)
-	}
-	return u.String(), nil
 }
 
 // conn is one opened starlink connection.
