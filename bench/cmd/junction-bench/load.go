@@ -187,7 +187,7 @@ func (e *environment) load(ctx context.Context, t target, d time.Duration) (wrkR
 	}
 	defer os.Remove(script)
 	cmd := exec.CommandContext(ctx, e.wrk, "-t"+strconv.Itoa(e.opts.Threads), "-c"+strconv.Itoa(e.opts.Conns),
-		"-d"+strconv.Itoa(int(d/time.Second))+"s", "--timeout", "10s", "-s", script, t.server.base)
+		"-d"+strconv.Itoa(int(d/time.Second))+"s", "--timeout", "30s", "-s", script, t.server.base)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %w\n%s", err, out)
@@ -396,6 +396,7 @@ func slug(s string) string {
 // report is one database's table.
 type report struct {
 	kind    string
+	version string
 	results []*result
 	notes   []string
 }
@@ -404,6 +405,9 @@ func (r *report) print(w io.Writer) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	fmt.Fprintf(bw, "\n## %s (median of rounds; ratio = Junction / baseline)\n\n", r.kind)
+	if r.version != "" {
+		fmt.Fprintf(bw, "Junction: %s\n\n", r.version)
+	}
 	var mainRows, otherRows []*result
 	for _, res := range r.results {
 		if res.w.baseLabel == "raw" {

@@ -44,6 +44,7 @@ type options struct {
 	ScaleBig   int // the page-at-100,000 tenant
 	NoScale    bool
 	Keep       bool
+	Rev        string // build Junction from this git revision instead of the working tree
 	// QuietCPUs and QuietWait: before each measured run, wait up to
 	// QuietWait until fewer than QuietCPUs CPUs are busy (0 disables).
 	QuietCPUs float64
@@ -88,6 +89,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.IntVar(&o.ScaleSmall, "scale-small", 1000, "connections in the small tenant of the list-at-scale comparison")
 	fs.IntVar(&o.ScaleBig, "scale-big", 100000, "connections in the big tenant of the list-at-scale comparison")
 	fs.BoolVar(&o.NoScale, "no-scale", false, "skip the list-at-scale comparison (the slowest part)")
+	fs.StringVar(&o.Rev, "rev", "", "build Junction from this git revision (git archive) instead of the working tree; the raw server always comes from the working tree")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory and PostgreSQL schemas (to look at them afterwards)")
 	fs.Float64Var(&o.QuietCPUs, "quiet", 0.5, "before each measured run, wait until fewer than this many CPUs are busy (0: do not wait)")
 	fs.DurationVar(&o.QuietWait, "quiet-wait", 3*time.Minute, "the longest wait for -quiet; a run that starts on a busy machine is flagged under the table")
@@ -196,6 +198,7 @@ type environment struct {
 	tmp      string
 	junction string // binary
 	raw      string // binary
+	version  string // what Junction was built from
 	log      io.Writer
 }
 
@@ -203,19 +206,74 @@ func (e *environment) logf(format string, args ...any) {
 	fmt.Fprintf(e.log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
-// build compiles Junction (the repository root) and the raw baseline.
+// build compiles Junction (the repository root, or -rev's tree) and the raw
+// baseline (always from the working tree).
 func (e *environment) build(ctx context.Context) error {
 	e.junction = filepath.Join(e.tmp, "junction")
 	e.raw = filepath.Join(e.tmp, "raw")
-	for _, b := range []struct{ out, pkg string }{{e.junction, "."}, {e.raw, "./bench/raw"}} {
-		e.logf("go build -o %s %s", b.out, b.pkg)
+	src := e.root
+	e.version = describe(ctx, e.root, "HEAD")
+	if e.version != "" {
+		e.version = "working tree of " + e.version
+		if out, _ := e.git(ctx, "status", "--porcelain", "--untracked-files=no"); len(strings.TrimSpace(out)) > 0 {
+			e.version += " with uncommitted changes"
+		}
+	}
+	if e.opts.Rev != "" {
+		// The tree of a commit, so a before/after pair can be measured on
+		// the same machine while the working tree moves on.
+		src = filepath.Join(e.tmp, "src")
+		if err := os.MkdirAll(src, 0o700); err != nil {
+			return err
+		}
+		archive := exec.CommandContext(ctx, "git", "-C", e.root, "archive", "--format=tar", e.opts.Rev)
+		untar := exec.CommandContext(ctx, "tar", "-x", "-C", src)
+		pipe, err := archive.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		untar.Stdin = pipe
+		var aerr, uerr strings.Builder
+		archive.Stderr, untar.Stderr = &aerr, &uerr
+		if err := untar.Start(); err != nil {
+			return err
+		}
+		if err := archive.Run(); err != nil {
+			untar.Wait()
+			return fmt.Errorf("git archive %s: %w\n%s", e.opts.Rev, err, aerr.String())
+		}
+		if err := untar.Wait(); err != nil {
+			return fmt.Errorf("untar %s: %w\n%s", e.opts.Rev, err, uerr.String())
+		}
+		e.version = e.opts.Rev + " (" + describe(ctx, e.root, e.opts.Rev) + ")"
+	}
+	for _, b := range []struct{ out, dir, pkg string }{{e.junction, src, "."}, {e.raw, e.root, "./bench/raw"}} {
+		e.logf("go build -o %s %s (in %s)", b.out, b.pkg, b.dir)
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.out, b.pkg)
-		cmd.Dir = e.root
+		cmd.Dir = b.dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
 		}
 	}
 	return nil
+}
+
+func (e *environment) git(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "git", append([]string{"-C", e.root}, args...)...).Output()
+	return string(out), err
+}
+
+// describe names a commit by its short hash and subject ("" outside git).
+func describe(ctx context.Context, root, rev string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", root, "log", "-1", "--format=%h %s", rev).Output()
+	if err != nil {
+		return ""
+	}
+	s := strings.TrimSpace(string(out))
+	if len(s) > 72 {
+		s = s[:69] + "..."
+	}
+	return s
 }
 
 func moduleRoot(ctx context.Context) (string, error) {

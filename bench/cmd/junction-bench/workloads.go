@@ -322,7 +322,7 @@ func registerAPQ(ctx context.Context, j *proc, token, id string) error {
 
 // benchmark runs every workload on one kind of database.
 func (e *environment) benchmark(ctx context.Context, kind string) (*report, error) {
-	rep := &report{kind: kind}
+	rep := &report{kind: kind, version: e.version}
 	var procs []*proc
 	var dbs []*database
 	startLoad := loadAverage()
@@ -419,13 +419,18 @@ func (e *environment) benchmark(ctx context.Context, kind string) (*report, erro
 			w1to3 = append(w1to3, w)
 		}
 	}
-	if err := run(selected(w1to3)); err != nil {
+	ran := selected(w1to3)
+	if err := run(ran); err != nil {
 		return rep, err
 	}
 	if rss, hwm, err := j.rss(); err == nil {
+		after := "W3"
+		if len(ran) == 0 || !strings.Contains(ran[len(ran)-1].id, "W3") {
+			after = "the selected workloads"
+		}
 		rrss, _, _ := raw.rss()
-		rep.notes = append(rep.notes, fmt.Sprintf("Resident size after W3 (%s): Junction %.1f MiB (VmRSS; peak VmHWM %.1f MiB), raw baseline %.1f MiB.",
-			kind, float64(rss)/1024, float64(hwm)/1024, float64(rrss)/1024))
+		rep.notes = append(rep.notes, fmt.Sprintf("Resident size after %s (%s): Junction %.1f MiB (VmRSS; peak VmHWM %.1f MiB), raw baseline %.1f MiB.",
+			after, kind, float64(rss)/1024, float64(hwm)/1024, float64(rrss)/1024))
 	}
 	if err := run(selected(w8)); err != nil {
 		return rep, err
