@@ -34,7 +34,7 @@ func (d *echoDriver) Name() string { return "echo" }
 
 func (d *echoDriver) Spec() providers.Spec {
 	return providers.Spec{Name: "echo", Label: "Echo", Category: "api", AuthKinds: []string{"api_key"},
-		Capabilities: []string{providers.CapVerify},
+		Capabilities: []string{providers.CapVerify, providers.CapFiles},
 		Fields: []providers.Field{
 			{Name: "base_url", Type: providers.TypeString, Required: true, Target: true},
 			{Name: "api_key", Secret: true, Required: true},
@@ -65,6 +65,13 @@ func (c *echoConn) Verify(ctx context.Context, req providers.VerifyRequest) (*pr
 		res.Details = c.d.details(c.key)
 	}
 	return res, nil
+}
+
+func (c *echoConn) ListFiles(ctx context.Context, req providers.ListFilesRequest) (*providers.FilePage, error) {
+	c.d.mu.Lock()
+	c.d.sent = append(c.d.sent, "Authorization: Bearer "+c.key)
+	c.d.mu.Unlock()
+	return &providers.FilePage{Path: req.Folder.Path}, nil
 }
 
 func (d *echoDriver) calls() []string {
@@ -221,6 +228,15 @@ func TestUnreadableCredentials(t *testing.T) {
 				if got.Status != model.ConnectionStatusError || got.VerificationErrorCode == nil || *got.VerificationErrorCode != "invalid_config" ||
 					got.VerificationError == nil || *got.VerificationError != "stored credentials cannot be opened; enter them again" {
 					t.Fatalf("verify recorded status %s code %v error %v", got.Status, orNil(got.VerificationErrorCode), orNil(got.VerificationError))
+				}
+				if sent := e.drv.calls()[before:]; len(sent) != 0 {
+					t.Fatalf("the provider was called with unreadable credentials: %q", sent)
+				}
+
+				// Using it answers the same sentence, as a client error.
+				_, err = e.r.ListFiles(e.ctx, c.ID, FilesInput{Path: "/", PageSize: 10})
+				if ae, internal := AsError(err); internal || ae.Code != CodeInvalidConfig || ae.Message != "stored credentials cannot be opened; enter them again" {
+					t.Fatalf("list files: %v", err)
 				}
 				if sent := e.drv.calls()[before:]; len(sent) != 0 {
 					t.Fatalf("the provider was called with unreadable credentials: %q", sent)

@@ -110,6 +110,11 @@ func AsError(err error) (e *Error, internal bool) {
 	if errors.As(err, &e) {
 		return e, false
 	}
+	if errors.Is(err, store.ErrUnreadable) {
+		// One connection's sealed credentials do not open (a damaged
+		// row): the same code and sentence its verification records.
+		return errorf(CodeInvalidConfig, "%s", unreadableMsg), false
+	}
 	var pe *providers.Error
 	if errors.As(err, &pe) {
 		switch pe.Code {
