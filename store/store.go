@@ -123,8 +123,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 // files, readable by their owner only: they hold sealed credentials and
 // token hashes. A database that does not exist yet is created empty with
 // mode 0600 (SQLite then creates the others with the same mode); one with
-// wider permissions is tightened, and the change logged. An in-memory
-// database has no file.
+// wider permissions is tightened, and the change logged (or, when it cannot
+// be changed, the failure). An in-memory database has no file.
 func privateFiles(ctx context.Context, log *slog.Logger, path string) error {
 	path, _, _ = strings.Cut(path, "?")
 	if path == "" || path == ":memory:" {
@@ -152,7 +152,10 @@ func privateFiles(ctx context.Context, log *slog.Logger, path string) error {
 			continue
 		}
 		if err := os.Chmod(p, mode&^0o077); err != nil {
-			return fmt.Errorf("store: restrict database file permissions: %w", err)
+			// Not this process's file: say so, and go on as before.
+			log.ErrorContext(ctx, "database file is readable by others and its permissions could not be restricted",
+				"path", p, "mode", fmt.Sprintf("%#o", mode), "err", err)
+			continue
 		}
 		log.WarnContext(ctx, "database file was readable by others; restricted it to its owner",
 			"path", p, "was", fmt.Sprintf("%#o", mode), "now", fmt.Sprintf("%#o", mode&^0o077))
