@@ -6,6 +6,11 @@ import (
 	"strings"
 )
 
+// ErrOutsideRoot is wrapped by a driver's CodeNotFound error for an item
+// that exists but resolves outside the connection's root (a symlink pointing
+// out); a selection reports it as outside_root.
+var ErrOutsideRoot = errors.New("resolves outside the connection's root")
+
 // ErrBadPath is returned by CleanPath and ParseFileRef for a path that cannot
 // name anything (a NUL byte, an empty id).
 var ErrBadPath = errors.New("invalid path")

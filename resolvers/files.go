@@ -300,8 +300,11 @@ func (r *Resolver) walkSelection(ctx context.Context, u *usedConn, t *tally, sel
 		switch {
 		case st.Err != nil:
 			code := violationNotFound
-			if st.Err.Code == providers.CodePermissionDenied {
+			switch {
+			case st.Err.Code == providers.CodePermissionDenied:
 				code = violationPermissionDenied
+			case errors.Is(st.Err, providers.ErrOutsideRoot):
+				code = violationOutsideRoot
 			}
 			t.violate(i, item, code, providers.Redact(st.Err.Message, u.secrets))
 		case st.Item.Kind == providers.FileKindFile:

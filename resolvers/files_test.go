@@ -112,6 +112,10 @@ func (f *fakeFiles) StatFiles(ctx context.Context, req providers.StatFilesReques
 	defer f.enter()()
 	out := &providers.StatFilesResult{}
 	for _, ref := range req.Items {
+		if ref.Path == "/escape" {
+			out.Items = append(out.Items, providers.FileStat{Err: providers.Wrap(providers.CodeNotFound, providers.ErrOutsideRoot, "fake: /escape resolves outside the root")})
+			continue
+		}
 		if _, ok := f.tree.folders[ref.Path]; ok {
 			out.Items = append(out.Items, providers.FileStat{Item: providers.FileItem{ID: ref.Path, Kind: providers.FileKindFolder, Path: ref.Path}})
 			continue
@@ -342,6 +346,7 @@ func TestValidateSelection(t *testing.T) {
 		{"root", []string{"/"}, Limits{}, 6, 60, 5, nil},
 		{"missing and present", []string{"/nope", "/other"}, Limits{}, 1, 10, 1, []string{"not_found"}},
 		{"climbing out of the root", []string{"../../etc/passwd"}, Limits{}, 0, 0, 0, []string{"outside_root"}},
+		{"a link out of the root", []string{"/escape", "/top.txt"}, Limits{}, 1, 10, 0, []string{"outside_root"}},
 		{"too many items", []string{"/d"}, Limits{FilesMaxItems: 2}, 2, 20, 1, []string{"too_many_items"}},
 		{"too deep", []string{"/d"}, Limits{FilesMaxDepth: 2}, -1, -1, -1, []string{"too_deep"}},
 	}

@@ -41,7 +41,7 @@ const (
 // Reasons a path does not resolve to something inside the root; all are
 // reported as CodeNotFound.
 var (
-	errOutside = errors.New("resolves outside base_path")
+	errOutside = fmt.Errorf("resolves outside base_path: %w", providers.ErrOutsideRoot)
 	errNotDir  = errors.New("a path component is not a folder")
 	errLoop    = errors.New("too many levels of symbolic links")
 )
