@@ -8,14 +8,21 @@ package postgres
 //	go test -run '^$' -bench . -benchtime 3s ./providers/postgres/
 //
 // Goals: tables and columns at most 2x raw; a 1,000-row query at least half
-// the raw throughput (raw ns/op / driver ns/op >= 0.5).
+// the raw throughput (raw ns/op / driver ns/op >= 0.5). Each sub-benchmark
+// also reports the CPU time per op of this process and of the server
+// session, which stay meaningful when the machine is busy.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -104,10 +111,61 @@ func dropLargeSchema(ctx context.Context, a *pgx.Conn, name string) {
 	a.Exec(ctx, "DROP SCHEMA IF EXISTS "+name+" CASCADE")
 }
 
+// benchConn opens a conn with one pooled connection; the raw side uses the
+// same pool, so both run on the same server session.
 func benchConn(b *testing.B) (*conn, *pgxpool.Pool) {
 	b.Helper()
-	c := openTest(b, nil)
-	return c, c.pool // the raw side uses the same pool, so connections are equal
+	c := openTest(b, func(pc *pgxpool.Config) { pc.MaxConns = 1 })
+	return c, c.pool
+}
+
+// measure runs the benchmark loop and reports, beside ns/op, the CPU time
+// per op of this process and of the server session (when the server runs
+// on this machine): on a busy machine wall time follows the load, CPU time
+// follows the work.
+func measure(b *testing.B, pool *pgxpool.Pool, op func()) {
+	b.Helper()
+	pid := uint32(0)
+	if pc, err := pool.Acquire(context.Background()); err == nil {
+		pid = pc.Conn().PgConn().PID()
+		pc.Release()
+	}
+	var ops int
+	client0, server0 := processCPU(0), processCPU(pid)
+	for b.Loop() {
+		op()
+		ops++
+	}
+	client, server := processCPU(0)-client0, processCPU(pid)-server0
+	b.ReportMetric(float64(client.Nanoseconds())/float64(ops), "client-cpu-ns/op")
+	if server > 0 {
+		b.ReportMetric(float64(server.Nanoseconds())/float64(ops), "server-cpu-ns/op")
+	}
+}
+
+// processCPU is the user+system CPU time of this process (pid 0) or of
+// another local process (from /proc; 0 when it cannot be read).
+func processCPU(pid uint32) time.Duration {
+	if pid == 0 {
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+			return 0
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (which may contain spaces): state is the
+	// 3rd field, utime and stime the 14th and 15th, in clock ticks (100/s).
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 func BenchmarkTables(b *testing.B) {
@@ -119,7 +177,7 @@ func BenchmarkTables(b *testing.B) {
 			schema, name string
 			kind         byte
 		}
-		for b.Loop() {
+		measure(b, pool, func() {
 			rows, err := pool.Query(ctx, tablesSQL, false, schema, "")
 			if err != nil {
 				b.Fatal(err)
@@ -135,15 +193,15 @@ func BenchmarkTables(b *testing.B) {
 			if rows.Err() != nil || len(out) != benchTables+1 {
 				b.Fatalf("%d rows, %v", len(out), rows.Err())
 			}
-		}
+		})
 	})
 	b.Run("driver", func(b *testing.B) {
-		for b.Loop() {
+		measure(b, pool, func() {
 			res, err := c.ListTables(ctx, providers.ListTablesRequest{Schema: schema})
 			if err != nil || len(res.Tables) != benchTables+1 {
 				b.Fatalf("%v %v", len(res.Tables), err)
 			}
-		}
+		})
 	})
 }
 
@@ -165,7 +223,7 @@ func BenchmarkColumns(b *testing.B) {
 				typ                 string
 				nullable, pk        bool
 			}
-			for b.Loop() {
+			measure(b, pool, func() {
 				rows, err := pool.Query(ctx, columnsSQL, schemas, names)
 				if err != nil {
 					b.Fatal(err)
@@ -181,15 +239,15 @@ func BenchmarkColumns(b *testing.B) {
 				if rows.Err() != nil || len(out) != n*benchColumns {
 					b.Fatalf("%d rows, %v", len(out), rows.Err())
 				}
-			}
+			})
 		})
 		b.Run(fmt.Sprintf("tables=%d/driver", n), func(b *testing.B) {
-			for b.Loop() {
+			measure(b, pool, func() {
 				res, err := c.ListColumns(ctx, providers.ListColumnsRequest{Tables: tables})
 				if err != nil || len(res.Tables) != n {
 					b.Fatalf("%v %v", res, err)
 				}
-			}
+			})
 		})
 	}
 }
@@ -203,7 +261,7 @@ func BenchmarkQuery1000(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("raw", func(b *testing.B) {
-		for b.Loop() {
+		measure(b, pool, func() {
 			rows, err := pool.Query(ctx, sql)
 			if err != nil {
 				b.Fatal(err)
@@ -222,17 +280,28 @@ func BenchmarkQuery1000(b *testing.B) {
 			if _, err := json.Marshal(out); err != nil {
 				b.Fatal(err)
 			}
-		}
+		})
 	})
-	b.Run("driver", func(b *testing.B) {
-		for b.Loop() {
-			res, err := c.Query(ctx, providers.QueryRequest{SQL: sql, Limits: providers.RowLimits{MaxRows: 1000, MaxBytes: 10 << 20}})
-			if err != nil || len(res.Rows) != 1000 || res.Truncated {
-				b.Fatalf("%v %v", res, err)
-			}
-			if _, err := json.Marshal(res.Rows); err != nil {
-				b.Fatal(err)
-			}
+	// The driver's rows are JSON already (each value encoded once, by
+	// providers.RowBuilder): "driver" is the same work as "raw".
+	// "driver+marshal" adds the response's own json.Marshal of those rows.
+	for _, marshal := range []bool{false, true} {
+		name := "driver"
+		if marshal {
+			name = "driver+marshal"
 		}
-	})
+		b.Run(name, func(b *testing.B) {
+			measure(b, pool, func() {
+				res, err := c.Query(ctx, providers.QueryRequest{SQL: sql, Limits: providers.RowLimits{MaxRows: 1000, MaxBytes: 10 << 20}})
+				if err != nil || len(res.Rows) != 1000 || res.Truncated {
+					b.Fatalf("%v %v", res, err)
+				}
+				if marshal {
+					if _, err := json.Marshal(res.Rows); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }

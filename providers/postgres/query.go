@@ -30,7 +30,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -231,7 +230,7 @@ func (c *conn) run(ctx context.Context, r run, columns func([]pgconn.FieldDescri
 			return err
 		}
 		if f == nil {
-			return errors.New("the server sent no result for the cursor")
+			return providers.Errorf(providers.CodeProviderError, "postgres: the server sent no result for the cursor")
 		}
 		if f.err != nil {
 			return f.err
@@ -358,13 +357,13 @@ func (f *fetcher) add(raw [][]byte) {
 		}
 		var err error
 		if f.vals[i], err = f.decs[i].decode(v); err != nil {
-			f.err = fmt.Errorf("column %q: %w", f.fields[i].Name, err)
+			f.err = providers.Wrap(providers.CodeProviderError, err, "postgres: could not read a value of column %q: %v", f.fields[i].Name, err)
 			return
 		}
 	}
 	more, err := f.b.Add(f.vals)
 	if err != nil {
-		f.err = err
+		f.err = providers.Wrap(providers.CodeProviderError, err, "postgres: could not encode a row: %v", err)
 	}
 	if !more {
 		f.stopped = true

@@ -294,34 +294,31 @@ func parseTimestamp(s string, zoned bool) (time.Time, bool) {
 		nsec = n
 		rest = rest[j:]
 	}
-	loc := time.UTC
+	off := 0 // seconds east of UTC
 	if zoned {
-		if len(rest) < 3 || (rest[0] != '+' && rest[0] != '-') {
+		// +HH, +HH:MM or +HH:MM:SS
+		if len(rest) != 3 && len(rest) != 6 && len(rest) != 9 || (rest[0] != '+' && rest[0] != '-') {
 			return time.Time{}, false
 		}
-		sign := 1
-		if rest[0] == '-' {
-			sign = -1
-		}
-		parts := strings.Split(rest[1:], ":")
-		if len(parts) > 3 {
-			return time.Time{}, false
-		}
-		off := 0
-		for k, p := range parts {
-			n, ok := digits(p)
-			if !ok || len(p) != 2 {
+		for k, mul := 1, 3600; k < len(rest); k, mul = k+3, mul/60 {
+			if k > 1 && rest[k-1] != ':' {
 				return time.Time{}, false
 			}
-			off += n * []int{3600, 60, 1}[k]
+			n, ok := digits(rest[k : k+2])
+			if !ok {
+				return time.Time{}, false
+			}
+			off += n * mul
 		}
-		loc = time.FixedZone("", sign*off)
+		if rest[0] == '-' {
+			off = -off
+		}
 		rest = ""
 	}
 	if rest != "" {
 		return time.Time{}, false // " BC" and anything unexpected
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc).UTC()
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC).Add(-time.Duration(off) * time.Second)
 	if t.Year() < 1 || t.Year() > 9999 {
 		return time.Time{}, false
 	}
@@ -363,6 +360,9 @@ func (p *arrayParser) parse() (any, error) {
 		p.i = eq + 1
 	}
 	v, err := p.array(0)
+	if p.space(); err == nil && p.i != len(p.s) {
+		err = errArraySyntax
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q", err, p.s)
 	}
