@@ -334,13 +334,28 @@ func (a *API) fail(ans Answer, token string) *Error {
 		e = a.Error(ans)
 	}
 	if e == nil {
-		e = StatusError(a.Provider, ans.Response, CutDetail(ans.Redact(strings.Join(strings.Fields(string(ans.Body)), " "))))
+		e = StatusError(a.Provider, ans.Response, CutDetail(ans.Redact(strings.Join(strings.Fields(string(excerpt(ans.Body))), " "))))
 		if e.Code == CodeNotFound && ans.What != "" {
 			e.Message = fmt.Sprintf("%s: %s was not found (HTTP 404)", a.Provider, ans.What)
 		}
 	}
 	// The Error func may have quoted the body: redact once more regardless.
 	return a.redactErr(e, token)
+}
+
+// maxExcerpt is how much of an error body is redacted to make a message's
+// detail. The detail keeps 300 bytes; redacting a 4 MiB body for them would
+// cost a noticeable fraction of a second. Only a body made almost wholly of
+// secrets could bring text from past the excerpt into the detail, and that
+// text is redacted too.
+const maxExcerpt = 64 << 10
+
+// excerpt is the start of an error body worth redacting for a detail.
+func excerpt(body []byte) []byte {
+	if len(body) > maxExcerpt {
+		return body[:maxExcerpt]
+	}
+	return body
 }
 
 // IsCode reports whether err is an *Error with code.
