@@ -28,7 +28,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -37,6 +36,7 @@ import (
 	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph"
 	"github.com/junctionhq/junction/graph/model"
+	"github.com/junctionhq/junction/graphiql"
 	"github.com/junctionhq/junction/metrics"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/builtin"
@@ -463,7 +463,10 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) (h http.Handler, 
 	})
 	r.With(auth.RequireJSON).Post("/login", authn.Login)
 	r.Post("/logout", authn.Logout)
-	r.Get("/", playground.Handler("Junction", "/graphql"))
+	// GraphiQL, served from the binary (no CDN) under a self-only CSP.
+	ui := graphiql.Handler(graphiql.Options{Endpoint: "/graphql"})
+	r.Handle("/", ui)
+	r.Handle(graphiql.AssetPrefix+"*", ui)
 	// The API description is public, as FastAPI serves it, so client
 	// generators and docs tools need no token.
 	r.Get("/api/v1/openapi.json", rest.OpenAPIHandler)
