@@ -97,11 +97,11 @@ func (c *conn) Query(ctx context.Context, req providers.QueryRequest) (*provider
 	}
 	// Unqualified names are resolved by the server, against its
 	// search_path, in the statement's own transaction.
-	var unqualified []int
 	var names []string
-	for i, t := range st.Tables {
-		if t.Schema == "" {
-			unqualified = append(unqualified, i)
+	lookup := map[string]int{} // unqualified name -> its index in names
+	for _, t := range st.Tables {
+		if _, ok := lookup[t.Table]; t.Schema == "" && !ok {
+			lookup[t.Table] = len(names)
 			names = append(names, quoteIdent(t.Table))
 		}
 	}
@@ -110,10 +110,10 @@ func (c *conn) Query(ctx context.Context, req providers.QueryRequest) (*provider
 		return nil, err
 	}
 	refs := make([]providers.TableRef, len(st.Tables))
-	copy(refs, st.Tables)
-	for j, i := range unqualified {
-		if r.resolved[j] != nil {
-			refs[i] = *r.resolved[j]
+	for i, t := range st.Tables {
+		refs[i] = t
+		if t.Schema == "" && r.resolved[lookup[t.Table]] != nil {
+			refs[i] = *r.resolved[lookup[t.Table]]
 		}
 	}
 	res := &providers.QueryResult{RowSet: *r.set, TableRefs: []providers.TableRef{}}
