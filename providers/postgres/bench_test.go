@@ -172,37 +172,36 @@ func BenchmarkTables(b *testing.B) {
 	schema := benchFixture(b)
 	c, pool := benchConn(b)
 	ctx := context.Background()
-	b.Run("raw", func(b *testing.B) {
+	raw := func() {
 		type row struct {
 			schema, name string
 			kind         byte
 		}
-		measure(b, pool, func() {
-			rows, err := pool.Query(ctx, tablesSQL, false, schema, "")
-			if err != nil {
+		rows, err := pool.Query(ctx, tablesSQL, false, schema, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out []row
+		var r row
+		for rows.Next() {
+			if err := rows.Scan(&r.schema, &r.name, &r.kind); err != nil {
 				b.Fatal(err)
 			}
-			var out []row
-			var r row
-			for rows.Next() {
-				if err := rows.Scan(&r.schema, &r.name, &r.kind); err != nil {
-					b.Fatal(err)
-				}
-				out = append(out, r)
-			}
-			if rows.Err() != nil || len(out) != benchTables+1 {
-				b.Fatalf("%d rows, %v", len(out), rows.Err())
-			}
-		})
-	})
-	b.Run("driver", func(b *testing.B) {
-		measure(b, pool, func() {
-			res, err := c.ListTables(ctx, providers.ListTablesRequest{Schema: schema})
-			if err != nil || len(res.Tables) != benchTables+1 {
-				b.Fatalf("%v %v", len(res.Tables), err)
-			}
-		})
-	})
+			out = append(out, r)
+		}
+		if rows.Err() != nil || len(out) != benchTables+1 {
+			b.Fatalf("%d rows, %v", len(out), rows.Err())
+		}
+	}
+	driver := func() {
+		res, err := c.ListTables(ctx, providers.ListTablesRequest{Schema: schema})
+		if err != nil || len(res.Tables) != benchTables+1 {
+			b.Fatalf("%v %v", res, err)
+		}
+	}
+	b.Run("raw", func(b *testing.B) { measure(b, pool, raw) })
+	b.Run("driver", func(b *testing.B) { measure(b, pool, driver) })
+	b.Run("paired", func(b *testing.B) { paired(b, raw, driver) })
 }
 
 func BenchmarkColumns(b *testing.B) {
@@ -216,39 +215,38 @@ func BenchmarkColumns(b *testing.B) {
 			tables[i] = providers.TableRef{Schema: schema, Table: fmt.Sprintf("t%05d", i*7+1)}
 			schemas[i], names[i] = tables[i].Schema, tables[i].Table
 		}
-		b.Run(fmt.Sprintf("tables=%d/raw", n), func(b *testing.B) {
+		raw := func() {
 			type col struct {
 				i                   int64
 				schema, table, name string
 				typ                 string
 				nullable, pk        bool
 			}
-			measure(b, pool, func() {
-				rows, err := pool.Query(ctx, columnsSQL, schemas, names)
-				if err != nil {
+			rows, err := pool.Query(ctx, columnsSQL, schemas, names)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out []col
+			var c col
+			for rows.Next() {
+				if err := rows.Scan(&c.i, &c.schema, &c.table, &c.name, &c.typ, &c.nullable, &c.pk); err != nil {
 					b.Fatal(err)
 				}
-				var out []col
-				var c col
-				for rows.Next() {
-					if err := rows.Scan(&c.i, &c.schema, &c.table, &c.name, &c.typ, &c.nullable, &c.pk); err != nil {
-						b.Fatal(err)
-					}
-					out = append(out, c)
-				}
-				if rows.Err() != nil || len(out) != n*benchColumns {
-					b.Fatalf("%d rows, %v", len(out), rows.Err())
-				}
-			})
-		})
-		b.Run(fmt.Sprintf("tables=%d/driver", n), func(b *testing.B) {
-			measure(b, pool, func() {
-				res, err := c.ListColumns(ctx, providers.ListColumnsRequest{Tables: tables})
-				if err != nil || len(res.Tables) != n {
-					b.Fatalf("%v %v", res, err)
-				}
-			})
-		})
+				out = append(out, c)
+			}
+			if rows.Err() != nil || len(out) != n*benchColumns {
+				b.Fatalf("%d rows, %v", len(out), rows.Err())
+			}
+		}
+		driver := func() {
+			res, err := c.ListColumns(ctx, providers.ListColumnsRequest{Tables: tables})
+			if err != nil || len(res.Tables) != n {
+				b.Fatalf("%v %v", res, err)
+			}
+		}
+		b.Run(fmt.Sprintf("tables=%d/raw", n), func(b *testing.B) { measure(b, pool, raw) })
+		b.Run(fmt.Sprintf("tables=%d/driver", n), func(b *testing.B) { measure(b, pool, driver) })
+		b.Run(fmt.Sprintf("tables=%d/paired", n), func(b *testing.B) { paired(b, raw, driver) })
 	}
 }
 
@@ -260,48 +258,64 @@ func BenchmarkQuery1000(b *testing.B) {
 	if _, err := classify(ctx, sql); err != nil { // compile the parser outside the timings
 		b.Fatal(err)
 	}
-	b.Run("raw", func(b *testing.B) {
-		measure(b, pool, func() {
-			rows, err := pool.Query(ctx, sql)
+	raw := func() {
+		rows, err := pool.Query(ctx, sql)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out [][]any
+		for rows.Next() {
+			v, err := rows.Values()
 			if err != nil {
 				b.Fatal(err)
 			}
-			var out [][]any
-			for rows.Next() {
-				v, err := rows.Values()
-				if err != nil {
-					b.Fatal(err)
-				}
-				out = append(out, v)
-			}
-			if rows.Err() != nil || len(out) != 1000 {
-				b.Fatalf("%d rows, %v", len(out), rows.Err())
-			}
-			if _, err := json.Marshal(out); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
+			out = append(out, v)
+		}
+		if rows.Err() != nil || len(out) != 1000 {
+			b.Fatalf("%d rows, %v", len(out), rows.Err())
+		}
+		if _, err := json.Marshal(out); err != nil {
+			b.Fatal(err)
+		}
+	}
 	// The driver's rows are JSON already (each value encoded once, by
 	// providers.RowBuilder): "driver" is the same work as "raw".
 	// "driver+marshal" adds the response's own json.Marshal of those rows.
-	for _, marshal := range []bool{false, true} {
-		name := "driver"
-		if marshal {
-			name = "driver+marshal"
+	query := func(marshal bool) func() {
+		return func() {
+			res, err := c.Query(ctx, providers.QueryRequest{SQL: sql, Limits: providers.RowLimits{MaxRows: 1000, MaxBytes: 10 << 20}})
+			if err != nil || len(res.Rows) != 1000 || res.Truncated {
+				b.Fatalf("%v %v", res, err)
+			}
+			if marshal {
+				if _, err := json.Marshal(res.Rows); err != nil {
+					b.Fatal(err)
+				}
+			}
 		}
-		b.Run(name, func(b *testing.B) {
-			measure(b, pool, func() {
-				res, err := c.Query(ctx, providers.QueryRequest{SQL: sql, Limits: providers.RowLimits{MaxRows: 1000, MaxBytes: 10 << 20}})
-				if err != nil || len(res.Rows) != 1000 || res.Truncated {
-					b.Fatalf("%v %v", res, err)
-				}
-				if marshal {
-					if _, err := json.Marshal(res.Rows); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		})
 	}
+	b.Run("raw", func(b *testing.B) { measure(b, pool, raw) })
+	b.Run("driver", func(b *testing.B) { measure(b, pool, query(false)) })
+	b.Run("driver+marshal", func(b *testing.B) { measure(b, pool, query(true)) })
+	b.Run("paired", func(b *testing.B) { paired(b, raw, query(false)) })
+}
+
+// paired alternates raw and driver in one loop, so a change of load on a
+// busy machine hits both alike, and reports each one's time per op and
+// driver/raw (the throughput ratio is its inverse).
+func paired(b *testing.B, raw, driver func()) {
+	var tr, td time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		raw()
+		t1 := time.Now()
+		driver()
+		td += time.Since(t1)
+		tr += t1.Sub(t0)
+		n++
+	}
+	b.ReportMetric(float64(tr.Nanoseconds())/float64(n), "raw-ns/op")
+	b.ReportMetric(float64(td.Nanoseconds())/float64(n), "driver-ns/op")
+	b.ReportMetric(float64(td)/float64(tr), "driver/raw")
 }

@@ -24,12 +24,9 @@ func connConfig(cfg providers.Config) (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	port := cfg.Int("port")
-	if port == 0 {
-		port = 5432
-	}
-	if port < 1 || port > 65535 {
-		return nil, providers.Errorf(providers.CodeInvalidConfig, "postgres: port %d is out of range (1-65535)", port)
+	port, err := providers.Port("postgres", "port", cfg, 5432)
+	if err != nil {
+		return nil, err
 	}
 	attempts, err := tlsConfigs(cfg.String("sslmode"), cfg.String("sslrootcert"), host)
 	if err != nil {
@@ -78,9 +75,9 @@ func hostSetting(h string) (string, error) {
 	}
 	switch {
 	case h == "":
-		return "", providers.Errorf(providers.CodeInvalidConfig, "postgres: host is empty")
+		return "", providers.InvalidField("host", "postgres: host is empty")
 	case strings.ContainsAny(h, "/\\,@ \t\r\n"):
-		return "", providers.Errorf(providers.CodeInvalidConfig, "postgres: host %q is not a host name or IP address", h)
+		return "", providers.InvalidField("host", "postgres: host %q is not a host name or IP address", h)
 	}
 	return h, nil
 }
@@ -102,7 +99,7 @@ func tlsConfigs(mode, rootPEM, host string) ([]*tls.Config, error) {
 	if strings.TrimSpace(rootPEM) != "" {
 		roots = x509.NewCertPool()
 		if !roots.AppendCertsFromPEM([]byte(rootPEM)) {
-			return nil, providers.Errorf(providers.CodeInvalidConfig, "postgres: sslrootcert is not a PEM certificate")
+			return nil, providers.InvalidField("sslrootcert", "postgres: sslrootcert is not a PEM certificate")
 		}
 	}
 	insecure := func() *tls.Config {
@@ -125,7 +122,7 @@ func tlsConfigs(mode, rootPEM, host string) ([]*tls.Config, error) {
 	case "verify-full":
 		return []*tls.Config{{ServerName: host, RootCAs: roots, MinVersion: tls.VersionTLS12}}, nil
 	}
-	return nil, providers.Errorf(providers.CodeInvalidConfig, "postgres: sslmode %q is not one of disable, allow, prefer, require, verify-ca, verify-full", mode)
+	return nil, providers.InvalidField("sslmode", "postgres: sslmode %q is not one of disable, allow, prefer, require, verify-ca, verify-full", mode)
 }
 
 // verifyCA verifies the server's chain against roots (nil: the system roots)

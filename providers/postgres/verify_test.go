@@ -113,7 +113,9 @@ func TestVerifyRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("connect as admin: %v", err)
 	}
-	defer admin.Close(context.Background())
+	// Closed after the role is dropped (cleanups run last-registered first;
+	// a deferred Close ran before them, so the role was never dropped).
+	t.Cleanup(func() { admin.Close(context.Background()) })
 	if _, err := admin.Exec(context.Background(), fmt.Sprintf("CREATE ROLE %s NOLOGIN PASSWORD 'nologin-pw-1'", nologin)); err != nil {
 		t.Fatalf("create role: %v", err)
 	}
