@@ -146,8 +146,9 @@ func TestKeyCheckRows(t *testing.T) {
 			t.Fatalf("first start: %v", err)
 		}
 		var n int
-		if err := st.DB().NewRaw("SELECT COUNT(*) FROM key_checks WHERE key_id = 'k1'").Scan(ctx, &n); err != nil || n != 1 {
-			t.Fatalf("key-check rows for k1: %d %v", n, err)
+		k1 := st.Keys().Primary() // the id derived from key; "k1" is only its label
+		if err := st.DB().NewRaw("SELECT COUNT(*) FROM key_checks WHERE key_id = ?", k1).Scan(ctx, &n); err != nil || n != 1 {
+			t.Fatalf("key-check rows for %s: %d %v", k1, n, err)
 		}
 		u := admin(t, st, "acme")
 		bad := sealed(t, st, u, "Bad", map[string]string{"password": canary})
@@ -174,7 +175,7 @@ func TestKeyCheckRows(t *testing.T) {
 				t.Fatalf("good row: %v %v", s, err)
 			}
 		})
-		t.Run("another key under the same id is refused", func(t *testing.T) {
+		t.Run("another key under the same label is refused", func(t *testing.T) {
 			wrong := openWith(t, db, ring(t, "k1:"+testdb.NewKey(t)), discard())
 			if err := wrong.CheckKeys(ctx); !errors.Is(err, store.ErrWrongKey) {
 				t.Fatalf("CheckKeys = %v, want ErrWrongKey", err)
@@ -183,8 +184,8 @@ func TestKeyCheckRows(t *testing.T) {
 		t.Run("a missing key is refused", func(t *testing.T) {
 			other := openWith(t, db, ring(t, "k2:"+testdb.NewKey(t)), discard())
 			err := other.CheckKeys(ctx)
-			if !errors.Is(err, store.ErrWrongKey) || !strings.Contains(err.Error(), `"k1"`) {
-				t.Fatalf("CheckKeys = %v, want ErrWrongKey naming k1", err)
+			if !errors.Is(err, store.ErrWrongKey) || !strings.Contains(err.Error(), `"`+k1+`"`) {
+				t.Fatalf("CheckKeys = %v, want ErrWrongKey naming %s", err, k1)
 			}
 		})
 		t.Run("a database from before key-check rows is adopted", func(t *testing.T) {
@@ -201,14 +202,14 @@ func TestKeyCheckRows(t *testing.T) {
 			if err := right.CheckKeys(ctx); !errors.Is(err, store.ErrWrongKey) || !strings.Contains(err.Error(), "forged") {
 				t.Fatalf("legacy database, unknown key id: %v", err)
 			}
-			if _, err := st.DB().NewUpdate().Table("connections").Set("key_id = 'k1'").Where("id = ?", tampered.ID).Exec(ctx); err != nil {
+			if _, err := st.DB().NewUpdate().Table("connections").Set("key_id = ?", k1).Where("id = ?", tampered.ID).Exec(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if err := right.CheckKeys(ctx); err != nil {
 				t.Fatalf("legacy database with one damaged row, right key: %v", err)
 			}
-			if err := right.DB().NewRaw("SELECT COUNT(*) FROM key_checks WHERE key_id = 'k1'").Scan(ctx, &n); err != nil || n != 1 {
-				t.Fatalf("k1 not adopted: %d %v", n, err)
+			if err := right.DB().NewRaw("SELECT COUNT(*) FROM key_checks WHERE key_id = ?", k1).Scan(ctx, &n); err != nil || n != 1 {
+				t.Fatalf("%s not adopted: %d %v", k1, n, err)
 			}
 		})
 		t.Run("rotation keeps the key-check rows right", func(t *testing.T) {
@@ -229,8 +230,8 @@ func TestKeyCheckRows(t *testing.T) {
 			if err := rot.DB().NewRaw("SELECT key_id FROM key_checks ORDER BY key_id").Scan(ctx, &ids); err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(ids, []string{"k2"}) {
-				t.Fatalf("key-check rows after rotation: %v, want [k2]", ids)
+			if k2 := rot.Keys().Primary(); !slices.Equal(ids, []string{k2}) {
+				t.Fatalf("key-check rows after rotation: %v, want [%s]", ids, k2)
 			}
 			onlyNew := openWith(t, db, ring(t, "k2:"+newKey), discard())
 			if err := onlyNew.CheckKeys(ctx); err != nil {

@@ -36,6 +36,11 @@ type APIToken struct {
 	UserID      string    `bun:"user_id"`
 	TokenSHA256 string    `bun:"token_sha256"`
 	CreatedAt   time.Time `bun:"created_at"`
+	// LastUsedAt is when the token last authenticated a request, to the
+	// minute (written at most once a minute per token); nil: never.
+	LastUsedAt *time.Time `bun:"last_used_at"`
+	// ExpiresAt is when the token stops authenticating; nil: never.
+	ExpiresAt *time.Time `bun:"expires_at"`
 }
 
 // Connection is one stored connection. Credentials is the sealed blob;

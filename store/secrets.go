@@ -14,33 +14,68 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 )
 
 // KeyRing holds the AES-256 keys that seal credentials. The primary key seals;
 // any key in the ring opens what it sealed.
+//
+// A key is known by what it is, not by how it was configured: its id is
+// derived from the key material (DerivedKeyID, "key-" and the first 8 hex
+// digits of its SHA-256), and that id is stored beside every blob it seals.
+// A label given in JUNCTION_ENCRYPTION_KEYS ("label:base64") is only a name:
+// it maps to the key's id, so rows an older version sealed under the label
+// still open, and the same key configured alone (JUNCTION_ENCRYPTION_KEY) or
+// under another label is the same key. Store.CheckKeys also recognises a
+// key-check row stored under an id no label names, by opening it with each
+// key of the ring.
 type KeyRing struct {
 	primary string
-	keys    map[string]cipher.AEAD
+	keys    map[string]cipher.AEAD // by derived id
+	raw     map[string][]byte      // by derived id, for key files
 	order   []string
+
+	mu sync.RWMutex
+	// labels maps a configured label, or a stored key id recognised by
+	// CheckKeys, to the derived id of its key.
+	labels map[string]string
 	// macKey signs opaque tokens the server hands out (page tokens); it is
 	// derived from the primary key, never the key itself.
 	macKey []byte
 }
 
-// ParseKeyRing parses JUNCTION_ENCRYPTION_KEYS ("id:base64,id:base64", the
-// first one seals) or, when that is empty, JUNCTION_ENCRYPTION_KEY (one base64
-// key whose id is derived from its hash). Keys must decode to 32 bytes.
+func newKeyRing() *KeyRing {
+	return &KeyRing{keys: map[string]cipher.AEAD{}, raw: map[string][]byte{}, labels: map[string]string{}}
+}
+
+// ParseKeyRing parses JUNCTION_ENCRYPTION_KEYS ("base64,base64" or with
+// optional labels "label:base64,label:base64"; the first key seals) or, when
+// that is empty, JUNCTION_ENCRYPTION_KEY (one base64 key). Keys must decode
+// to 32 bytes; every key's id is derived from it (see KeyRing).
 func ParseKeyRing(keys, key string) (*KeyRing, error) {
-	r := &KeyRing{keys: map[string]cipher.AEAD{}}
+	r := newKeyRing()
 	if strings.TrimSpace(keys) != "" {
 		for i, part := range strings.Split(keys, ",") {
-			id, b64, ok := strings.Cut(strings.TrimSpace(part), ":")
-			if !ok || id == "" {
-				return nil, fmt.Errorf("JUNCTION_ENCRYPTION_KEYS entry %d: want id:base64key", i+1)
+			part = strings.TrimSpace(part)
+			label, b64, ok := strings.Cut(part, ":")
+			if !ok {
+				label, b64 = "", part
 			}
-			if err := r.add(id, b64); err != nil {
-				return nil, fmt.Errorf("JUNCTION_ENCRYPTION_KEYS entry %q: %w", id, err)
+			name := fmt.Sprintf("JUNCTION_ENCRYPTION_KEYS entry %d", i+1)
+			if label != "" {
+				name = fmt.Sprintf("JUNCTION_ENCRYPTION_KEYS entry %q", label)
+			}
+			if ok && label == "" {
+				return nil, fmt.Errorf("%s: want base64key or label:base64key", name)
+			}
+			raw, err := decodeKey(b64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			if err := r.addRaw(raw, label); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}
 		return r, nil
@@ -50,29 +85,31 @@ func ParseKeyRing(keys, key string) (*KeyRing, error) {
 		if err != nil {
 			return nil, fmt.Errorf("JUNCTION_ENCRYPTION_KEY: %w", err)
 		}
-		return r, r.addRaw(DerivedKeyID(raw), raw)
+		return r, r.addRaw(raw, "")
 	}
 	return nil, errors.New("no encryption key configured")
 }
 
-// LoadOrCreateKeyFile reads the key in path, creating it (mode 0600) with a
-// fresh random key when it does not exist. created reports a new file.
+// LoadOrCreateKeyFile reads the key file at path, creating it (mode 0600)
+// with a fresh random key when it does not exist. created reports a new file.
+// The file holds one base64 key per line ('#' starts a comment): the first
+// seals, the others open (rotate-keys --new-key writes two while it
+// reseals, then the new one alone).
 func LoadOrCreateKeyFile(path string) (r *KeyRing, created bool, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
+		enc, err := GenerateKey()
+		if err != nil {
 			return nil, false, err
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, false, err
 		}
-		enc := base64.StdEncoding.EncodeToString(raw) + "\n"
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return nil, false, err
 		}
-		if _, err := f.WriteString(enc); err != nil {
+		if _, err := f.WriteString(enc + "\n"); err != nil {
 			f.Close()
 			return nil, false, err
 		}
@@ -85,14 +122,74 @@ func LoadOrCreateKeyFile(path string) (r *KeyRing, created bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	r, err = ParseKeyRing("", string(b))
+	var keys []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if line = strings.TrimSpace(line); line != "" {
+			keys = append(keys, line)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, false, fmt.Errorf("%s: no key in the file", path)
+	}
+	r, err = ParseKeyRing(strings.Join(keys, ","), "")
 	if err != nil {
-		return nil, false, fmt.Errorf("%s: %w", path, err)
+		return nil, false, fmt.Errorf("%s: %s", path, strings.NewReplacer("JUNCTION_ENCRYPTION_KEYS entry", "key").Replace(err.Error()))
 	}
 	return r, false, nil
 }
 
-// DerivedKeyID names a key by its hash, so a different key is noticed by id.
+// WriteKeyFile replaces the key file at path with keys (base64, the first
+// seals), atomically: a crash leaves the old file or the new one, never a
+// part. The file is mode 0600.
+func WriteKeyFile(path string, keys ...string) error {
+	if len(keys) == 0 {
+		return errors.New("store: write key file: no key")
+	}
+	if _, err := ParseKeyRing(strings.Join(keys, ","), ""); err != nil {
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".encryption.key.*")
+	if err != nil {
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	body := strings.Join(keys, "\n") + "\n"
+	if len(keys) > 1 {
+		body = "# The first key seals, the others open (a rotation in progress: run junction rotate-keys).\n" + body
+	}
+	if _, err := tmp.WriteString(body); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("store: write key file: %w", err)
+	}
+	return nil
+}
+
+// GenerateKey returns a new random key, base64 (what openssl rand -base64 32
+// prints).
+func GenerateKey() (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(raw), nil
+}
+
+// DerivedKeyID names a key by its hash: the id stored beside what it seals.
 func DerivedKeyID(raw []byte) string {
 	sum := sha256.Sum256(raw)
 	return "key-" + hex.EncodeToString(sum[:4])
@@ -109,17 +206,22 @@ func decodeKey(b64 string) ([]byte, error) {
 	return raw, nil
 }
 
-func (r *KeyRing) add(id, b64 string) error {
-	raw, err := decodeKey(b64)
-	if err != nil {
-		return err
-	}
-	return r.addRaw(id, raw)
-}
-
-func (r *KeyRing) addRaw(id string, raw []byte) error {
+// addRaw adds a key under its derived id, with label as a name for it.
+func (r *KeyRing) addRaw(raw []byte, label string) error {
+	id := DerivedKeyID(raw)
 	if _, dup := r.keys[id]; dup {
-		return fmt.Errorf("key id %q given twice", id)
+		return fmt.Errorf("the same key (%s) is given twice", id)
+	}
+	if label != "" && label != id {
+		if _, taken := r.keys[label]; taken {
+			return fmt.Errorf("label %q is the id of another key in the ring", label)
+		}
+		if _, taken := r.labels[label]; taken {
+			return fmt.Errorf("label %q is given twice", label)
+		}
+	}
+	if other, taken := r.labels[id]; taken {
+		return fmt.Errorf("key %s is the label of another key (%s)", id, other)
 	}
 	block, err := aes.NewCipher(raw)
 	if err != nil {
@@ -136,8 +238,72 @@ func (r *KeyRing) addRaw(id string, raw []byte) error {
 		r.macKey = m.Sum(nil)
 	}
 	r.keys[id] = aead
+	r.raw[id] = raw
 	r.order = append(r.order, id)
+	if label != "" && label != id {
+		r.labels[label] = id
+	}
 	return nil
+}
+
+// resolve returns the derived id that id names: itself when it is one, the
+// key a label or recognised id maps to, or "".
+func (r *KeyRing) resolve(id string) string {
+	if _, ok := r.keys[id]; ok {
+		return id
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.labels[id]
+}
+
+// recognise maps a stored key id the ring does not name to the key of the
+// ring that opens that id's key-check value, and reports whether one did.
+func (r *KeyRing) recognise(id string, check []byte) bool {
+	if r.resolve(id) != "" {
+		return true
+	}
+	for _, k := range r.order {
+		if openCheckWith(r.keys[k], id, check) {
+			r.mu.Lock()
+			r.labels[id] = k
+			r.mu.Unlock()
+			return true
+		}
+	}
+	return false
+}
+
+// Names returns the ring's keys for messages: each derived id, with the
+// labels that name it, primary first, e.g. "key-1a2b3c4d (k2026)".
+func (r *KeyRing) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for _, id := range r.order {
+		var ls []string
+		for l, to := range r.labels {
+			if to == id {
+				ls = append(ls, l)
+			}
+		}
+		sort.Strings(ls)
+		if len(ls) > 0 {
+			id += " (" + strings.Join(ls, ", ") + ")"
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// Export returns the ring's keys as base64, primary first: what a key file
+// holds. It is for writing the embedded default's key file only.
+func (r *KeyRing) Export() []string {
+	out := make([]string, 0, len(r.order))
+	for _, id := range r.order {
+		out = append(out, base64.StdEncoding.EncodeToString(r.raw[id]))
+	}
+	return out
 }
 
 // MAC returns an HMAC-SHA256 of the parts (length-prefixed, so parts cannot
@@ -154,13 +320,17 @@ func (r *KeyRing) MAC(parts ...string) []byte {
 	return m.Sum(nil)
 }
 
-// Primary returns the id of the key that seals.
+// Primary returns the id of the key that seals (derived from the key).
 func (r *KeyRing) Primary() string { return r.primary }
 
-// Has reports whether the ring holds key id.
-func (r *KeyRing) Has(id string) bool { _, ok := r.keys[id]; return ok }
+// Has reports whether the ring holds the key of id: a derived id, a label,
+// or a stored id CheckKeys recognised.
+func (r *KeyRing) Has(id string) bool { return r.resolve(id) != "" }
 
-// IDs returns the key ids, primary first.
+// Resolve returns the derived id of the key id names, or "".
+func (r *KeyRing) Resolve(id string) string { return r.resolve(id) }
+
+// IDs returns the derived key ids, primary first.
 func (r *KeyRing) IDs() []string { return append([]string(nil), r.order...) }
 
 func additionalData(tenantID, connectionID string) []byte {
@@ -206,7 +376,7 @@ func (r *KeyRing) Open(tenantID, connectionID, keyID string, blob []byte) (map[s
 	case keyID == "":
 		return nil, fmt.Errorf("sealed credentials name no key: %w", ErrUnreadable)
 	}
-	aead, ok := r.keys[keyID]
+	aead, ok := r.keys[r.resolve(keyID)]
 	if !ok {
 		return nil, fmt.Errorf("key id %q is not in the key ring: %w", keyID, ErrUnreadable)
 	}
@@ -242,10 +412,15 @@ func (r *KeyRing) sealCheck(id string) ([]byte, error) {
 }
 
 // openCheck reports whether blob is key id's key-check value sealed with the
-// key the ring holds under that id.
+// key the ring holds under that id (a derived id, or a label of it: the
+// value is bound to the id it was stored under).
 func (r *KeyRing) openCheck(id string, blob []byte) bool {
-	aead, ok := r.keys[id]
-	if !ok || len(blob) < aead.NonceSize()+aead.Overhead() {
+	aead, ok := r.keys[r.resolve(id)]
+	return ok && openCheckWith(aead, id, blob)
+}
+
+func openCheckWith(aead cipher.AEAD, id string, blob []byte) bool {
+	if len(blob) < aead.NonceSize()+aead.Overhead() {
 		return false
 	}
 	plain, err := aead.Open(nil, blob[:aead.NonceSize()], blob[aead.NonceSize():], keyCheckData(id))

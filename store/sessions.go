@@ -11,7 +11,7 @@ import (
 // SHA-256 of the id is stored. A session belongs to the token that started
 // it: deleting (revoking) the token deletes its sessions (ON DELETE CASCADE)
 // and the lookup joins api_tokens as well, so a session never outlives its
-// token even where the cascade did not run.
+// token even where the cascade did not run, nor past the token's expiry.
 
 // CreateSession stores a session for the holder of token: the session id's
 // SHA-256, the token's tenant, user and id, and its expiry. It is one
@@ -23,8 +23,9 @@ func (s *Store) CreateSession(ctx context.Context, token, sessionID string, expi
 		return fmt.Errorf("store: create session: %w", err)
 	}
 	res, err := s.db.NewRaw(`INSERT INTO sessions (id_sha256, tenant_id, user_id, token_id, created_at, expires_at)
-		SELECT ?, k.tenant_id, k.user_id, k.id, ?, ? FROM api_tokens k WHERE k.token_sha256 = ?`,
-		HashToken(sessionID), now, expires.UTC().Truncate(time.Microsecond), HashToken(token)).Exec(ctx)
+		SELECT ?, k.tenant_id, k.user_id, k.id, ?, ? FROM api_tokens k
+		WHERE k.token_sha256 = ? AND (k.expires_at IS NULL OR k.expires_at > ?)`,
+		HashToken(sessionID), now, expires.UTC().Truncate(time.Microsecond), HashToken(token), now).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -46,7 +47,8 @@ func (s *Store) AuthenticateSession(ctx context.Context, sessionID string) (*Pri
 		JOIN api_tokens k ON k.id = s.token_id AND k.user_id = s.user_id AND k.tenant_id = s.tenant_id
 		JOIN users u ON u.id = s.user_id
 		JOIN tenants t ON t.id = s.tenant_id
-		WHERE s.id_sha256 = ? AND s.expires_at > ?`, HashToken(sessionID), Now()).Scan(ctx, &row)
+		WHERE s.id_sha256 = ? AND s.expires_at > ? AND (k.expires_at IS NULL OR k.expires_at > ?)`,
+		HashToken(sessionID), Now(), Now()).Scan(ctx, &row)
 	if err != nil {
 		return nil, wrap("authenticate session", notFound(err))
 	}

@@ -481,7 +481,7 @@ func TestSealedCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.KeyID != "new" {
+			if c.KeyID != rot.Keys().Primary() || c.KeyID == "new" {
 				t.Fatalf("key id after rotation = %q", c.KeyID)
 			}
 			if s, err := rot.OpenSecrets(c); err != nil || s["password"] != canary {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,22 +25,99 @@ type Principal struct {
 	User   User
 }
 
-// Authenticate returns the tenant and user owning token, or ErrNotFound. It
-// is one statement: it runs on every request.
+// Authenticate returns the tenant and user owning token, or ErrNotFound (an
+// unknown, revoked or expired token). It is one statement on almost every
+// request: the token's last use is written back by a second one at most once
+// a minute per token (touchToken).
 func (s *Store) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	var row struct {
-		UserID, TenantID, UserName, Email, Role, TenantName string
+		UserID, TenantID, UserName, Email, Role, TenantName, TokenID string
+		LastUsedAt                                                   *time.Time
 	}
-	err := s.db.NewRaw(`SELECT u.id AS user_id, u.tenant_id, u.name AS user_name, u.email, u.role, t.name AS tenant_name
+	now := Now()
+	err := s.db.NewRaw(`SELECT u.id AS user_id, u.tenant_id, u.name AS user_name, u.email, u.role, t.name AS tenant_name,
+		k.id AS token_id, k.last_used_at
 		FROM api_tokens k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = k.tenant_id
-		WHERE k.token_sha256 = ?`, HashToken(token)).Scan(ctx, &row)
+		WHERE k.token_sha256 = ? AND (k.expires_at IS NULL OR k.expires_at > ?)`, HashToken(token), now).Scan(ctx, &row)
 	if err != nil {
 		return nil, wrap("authenticate", notFound(err))
 	}
+	s.touchToken(ctx, row.TokenID, row.LastUsedAt, now)
 	return &Principal{
 		Tenant: Tenant{ID: row.TenantID, Name: row.TenantName},
 		User:   User{ID: row.UserID, TenantID: row.TenantID, Name: row.UserName, Email: row.Email, Role: row.Role},
 	}, nil
+}
+
+// TokenUseResolution is how precisely a token's last use is recorded: it is
+// written when the stored value is older than this, so a busy token costs
+// one UPDATE a minute, not one per request.
+const TokenUseResolution = time.Minute
+
+// touchToken records that token id was used at now, unless its last use
+// (as read with it) is more recent than TokenUseResolution. The UPDATE is
+// conditional, so processes sharing a database do not all write it. A
+// failure is logged, not returned: it must not refuse the request.
+func (s *Store) touchToken(ctx context.Context, id string, last *time.Time, now time.Time) {
+	if last != nil && now.Sub(*last) < TokenUseResolution {
+		return
+	}
+	cutoff := now.Add(-TokenUseResolution)
+	if _, err := s.db.NewRaw(`UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+		now, id, cutoff).Exec(ctx); err != nil {
+		s.log.WarnContext(ctx, "could not record a token's last use", "token_id", id, "err", err)
+	}
+}
+
+// TokenInfo describes one API token for audits; the token itself is never
+// stored, so it is never shown.
+type TokenInfo struct {
+	ID         string     `json:"id"`
+	Tenant     string     `json:"tenant"`
+	User       string     `json:"user"`
+	Email      string     `json:"email"`
+	Role       string     `json:"role"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt"`
+	ExpiresAt  *time.Time `json:"expiresAt"`
+}
+
+// Expired reports whether the token no longer authenticates at now.
+func (t TokenInfo) Expired(now time.Time) bool { return t.ExpiresAt != nil && !t.ExpiresAt.After(now) }
+
+// ListTokens returns every API token (of the tenant named tenant, when it is
+// not empty), oldest first.
+func (s *Store) ListTokens(ctx context.Context, tenant string) ([]TokenInfo, error) {
+	var rows []struct {
+		ID, TenantName, UserName, Email, Role string
+		CreatedAt                             time.Time
+		LastUsedAt, ExpiresAt                 *time.Time
+	}
+	q := `SELECT k.id, t.name AS tenant_name, u.name AS user_name, u.email, u.role, k.created_at, k.last_used_at, k.expires_at
+		FROM api_tokens k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = k.tenant_id`
+	var args []any
+	if tenant != "" {
+		q += ` WHERE t.name = ?`
+		args = append(args, tenant)
+	}
+	q += ` ORDER BY k.created_at, k.id`
+	if err := s.db.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("store: list tokens: %w", err)
+	}
+	out := make([]TokenInfo, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, TokenInfo{ID: r.ID, Tenant: r.TenantName, User: r.UserName, Email: r.Email, Role: r.Role,
+			CreatedAt: r.CreatedAt.UTC(), LastUsedAt: utc(r.LastUsedAt), ExpiresAt: utc(r.ExpiresAt)})
+	}
+	return out, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // TenantCount returns how many tenants exist.
@@ -49,13 +127,21 @@ func (s *Store) TenantCount(ctx context.Context) (int, error) {
 }
 
 // EnsureUserToken creates the tenant and the user (by name) when missing,
-// updates the user's email and role, and stores a new token for them. It
-// returns the user.
+// updates the user's email and role, and stores a new token for them that
+// does not expire. It returns the user.
 func (s *Store) EnsureUserToken(ctx context.Context, tenantName, userName, email, role, token string) (*User, error) {
+	u, _, err := s.CreateToken(ctx, tenantName, userName, email, role, token, time.Time{})
+	return u, err
+}
+
+// CreateToken is EnsureUserToken with an expiry (zero: never); it also
+// returns the new token's row (its id is what token list shows).
+func (s *Store) CreateToken(ctx context.Context, tenantName, userName, email, role, token string, expires time.Time) (*User, *APIToken, error) {
 	if role != "admin" && role != "member" {
-		return nil, fmt.Errorf("store: role must be admin or member, not %q", role)
+		return nil, nil, fmt.Errorf("store: role must be admin or member, not %q", role)
 	}
 	var u User
+	var k *APIToken
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var t Tenant
 		err := tx.NewSelect().Model(&t).Where("name = ?", tenantName).Scan(ctx)
@@ -78,14 +164,18 @@ func (s *Store) EnsureUserToken(ctx context.Context, tenantName, userName, email
 		if err != nil {
 			return err
 		}
-		_, err = tx.NewInsert().Model(&APIToken{ID: newID(), TenantID: t.ID, UserID: u.ID,
-			TokenSHA256: HashToken(token), CreatedAt: Now()}).Exec(ctx)
+		k = &APIToken{ID: newID(), TenantID: t.ID, UserID: u.ID, TokenSHA256: HashToken(token), CreatedAt: Now()}
+		if !expires.IsZero() {
+			e := expires.UTC().Truncate(time.Microsecond)
+			k.ExpiresAt = &e
+		}
+		_, err = tx.NewInsert().Model(k).Exec(ctx)
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: ensure user token: %w", err)
+		return nil, nil, fmt.Errorf("store: ensure user token: %w", err)
 	}
-	return &u, nil
+	return &u, k, nil
 }
 
 // UsersByID returns the users with the given ids in the tenant, in any order.
@@ -126,6 +216,8 @@ const legacyProbeRows = 100
 //   - the primary key gets its key-check row when it has none (first start,
 //     a new key).
 //
+// Key ids are derived from the keys; a key-check row under another id (a
+// label an older version stored) is matched to the ring's key that opens it.
 // A database from before key-check rows (none at all) is adopted: a key id
 // in use must be in the ring and open one of its connections, which then
 // earns it its row. A wrong key fails with ErrWrongKey.
@@ -137,6 +229,10 @@ func (s *Store) CheckKeys(ctx context.Context) error {
 	checked := map[string]bool{}
 	for _, c := range checks {
 		checked[c.KeyID] = true
+		// A key is known by what it is: an id no label names (a label
+		// of an older configuration) belongs to the key that opens its
+		// key-check value, if the ring has it.
+		s.keys.recognise(c.KeyID, c.Sealed)
 		if s.keys.Has(c.KeyID) && !s.keys.openCheck(c.KeyID, c.Sealed) {
 			return fmt.Errorf("the configured key %q is not the key stored credentials were sealed with under that id: %w", c.KeyID, ErrWrongKey)
 		}
@@ -151,7 +247,7 @@ func (s *Store) CheckKeys(ctx context.Context) error {
 		switch {
 		case checked[id]:
 			if !s.keys.Has(id) {
-				return fmt.Errorf("stored credentials are sealed with key %q, which is not configured (have %v): %w", id, s.keys.IDs(), ErrWrongKey)
+				return fmt.Errorf("stored credentials are sealed with key %q, which is not configured (have %s): %w", id, strings.Join(s.keys.Names(), ", "), ErrWrongKey)
 			}
 		case s.keys.Has(id):
 			// Sealed before key-check rows existed (or by a process that
@@ -175,7 +271,7 @@ func (s *Store) CheckKeys(ctx context.Context) error {
 			// damaged, and fail alone when read.
 			s.log.WarnContext(ctx, "connections name an encryption key id no key-check row knows; their credentials cannot be opened", "key_id", id)
 		default:
-			return fmt.Errorf("stored credentials are sealed with key %q, which is not configured (have %v): %w", id, s.keys.IDs(), ErrWrongKey)
+			return fmt.Errorf("stored credentials are sealed with key %q, which is not configured (have %s): %w", id, strings.Join(s.keys.Names(), ", "), ErrWrongKey)
 		}
 	}
 	if !checked[s.keys.Primary()] {
@@ -227,7 +323,10 @@ func (s *Store) writeKeyCheck(ctx context.Context, id string) error {
 }
 
 // RotateKeys reseals every credential blob not sealed with the primary key and
-// returns how many it rewrote. A second run rewrites nothing. It runs
+// returns how many it rewrote. A second run rewrites nothing. Rows stored
+// under a label or another name of a key (older versions stored labels) are
+// resealed too, so every row ends up under the primary key's derived id and
+// the new key alone, configured any way, opens them. It runs
 // CheckKeys first (so the primary key has its key-check row); a connection
 // whose credentials do not open is left as it is, logged, and does not stop
 // the rotation. The key-check row of an older key is removed once no
@@ -291,6 +390,17 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // NewID returns a new UUIDv7 string (time-ordered, so inserts stay local in indexes).
 func NewID() string { return newID() }
+
+// RevokeTokenID deletes the token with the given id (as token list shows
+// it); it reports whether it existed.
+func (s *Store) RevokeTokenID(ctx context.Context, id string) (bool, error) {
+	res, err := s.db.NewDelete().Model((*APIToken)(nil)).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: revoke token: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
 
 // RevokeToken deletes token (found by its SHA-256); it reports whether it
 // existed. Requests carrying it are refused from then on.
