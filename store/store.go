@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -72,8 +73,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			pgcfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		}
 		sqldb := stdlib.OpenDB(*pgcfg)
-		sqldb.SetMaxOpenConns(20)
-		sqldb.SetMaxIdleConns(10)
+		// As many idle connections as open ones: with fewer, a burst of
+		// more concurrent requests than the idle limit closes a server
+		// connection after nearly every query and opens another for the
+		// next (a backend start each time). Idle connections still go
+		// after ConnMaxIdleTime.
+		sqldb.SetMaxOpenConns(pgMaxConns)
+		sqldb.SetMaxIdleConns(pgMaxConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 		db = bun.NewDB(sqldb, pgdialect.New())
 	case o.DatabaseURL == "" || strings.HasPrefix(o.DatabaseURL, "sqlite:") || strings.HasPrefix(o.DatabaseURL, "file:"):
@@ -87,14 +93,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if err := privateFiles(ctx, log, path); err != nil {
 			return nil, err
 		}
-		dsn := "file:" + path + "?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate"
-		sqldb, err := sql.Open("sqlite", dsn)
+		sqldb, err := openSQLite(path)
 		if err != nil {
-			return nil, fmt.Errorf("store: open sqlite: %w", err)
+			return nil, err
 		}
-		// SQLite allows one writer; one connection keeps writes serialised
-		// without SQLITE_BUSY surprises.
-		sqldb.SetMaxOpenConns(1)
 		db = bun.NewDB(sqldb, sqlitedialect.New())
 	default:
 		return nil, fmt.Errorf("store: unsupported JUNCTION_DATABASE_URL scheme (want postgres:// or empty for SQLite)")
@@ -117,6 +119,45 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		}
 	}
 	return &Store{db: db, keys: o.Keys, log: log}, nil
+}
+
+// pgMaxConns is the most connections the store opens to PostgreSQL.
+const pgMaxConns = 20
+
+// sqliteReaders is how many SQLite connections read at once (WAL mode lets
+// them run beside the writer); as many as the raw driver pools of
+// pgxpool's default, at least 4.
+var sqliteReaders = max(4, runtime.NumCPU())
+
+// openSQLite opens the database file at path: one writer connection shared
+// by every pooled connection, and a reader of its own for each (see
+// sqlitepool.go). An in-memory database is one connection, as each
+// connection to ":memory:" would be a database of its own.
+func openSQLite(path string) (*sql.DB, error) {
+	const pragmas = "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)"
+	writeDSN := "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_txlock=immediate"
+	if p, _, _ := strings.Cut(path, "?"); p == ":memory:" || strings.Contains(path, "mode=memory") {
+		sqldb, err := sql.Open("sqlite", writeDSN)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		sqldb.SetMaxOpenConns(1)
+		return sqldb, nil
+	}
+	probe, err := sql.Open("sqlite", "")
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	drv := probe.Driver()
+	probe.Close()
+	c, err := newSQLiteConnector(drv, writeDSN, "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	sqldb := sql.OpenDB(c)
+	sqldb.SetMaxOpenConns(sqliteReaders)
+	sqldb.SetMaxIdleConns(sqliteReaders)
+	return sqldb, nil
 }
 
 // privateFiles makes the SQLite database at path, and its -wal and -shm
