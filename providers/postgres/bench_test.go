@@ -219,6 +219,7 @@ func BenchmarkColumns(b *testing.B) {
 			type col struct {
 				i                   int64
 				schema, table, name string
+				has                 bool
 				typ                 string
 				nullable, pk        bool
 			}
@@ -229,7 +230,7 @@ func BenchmarkColumns(b *testing.B) {
 			var out []col
 			var c col
 			for rows.Next() {
-				if err := rows.Scan(&c.i, &c.schema, &c.table, &c.name, &c.typ, &c.nullable, &c.pk); err != nil {
+				if err := rows.Scan(&c.i, &c.schema, &c.table, &c.has, &c.name, &c.typ, &c.nullable, &c.pk); err != nil {
 					b.Fatal(err)
 				}
 				out = append(out, c)

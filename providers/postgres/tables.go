@@ -89,8 +89,9 @@ func likeEscape(s string) string {
 // row (with a NULL attnum), so it is reported as existing. Types are
 // format_type's spelling (numeric(10,2), character varying(255)); primaryKey
 // is membership in the primary key index's columns.
-const columnsSQL = `SELECT r.i, n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
-       NOT a.attnotnull, coalesce(a.attnum = ANY (i.indkey), false)
+const columnsSQL = `SELECT r.i, n.nspname, c.relname, a.attnum IS NOT NULL, coalesce(a.attname, ''),
+       coalesce(pg_catalog.format_type(a.atttypid, a.atttypmod), ''), coalesce(NOT a.attnotnull, false),
+       coalesce(a.attnum = ANY (i.indkey), false)
 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(nsp, rel, i)
 JOIN pg_catalog.pg_namespace n ON n.nspname = r.nsp
 JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = r.rel AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
@@ -142,31 +143,29 @@ func columns(ctx context.Context, q querier, tables []providers.TableRef) (map[p
 	}
 	defer rows.Close()
 	var (
-		i                int64
-		schema, table    string
-		name, typ        *string
-		nullable, isPKey *bool
+		i, prev       int64 = 0, -1
+		schema, table string
+		hasColumn     bool
+		col           providers.Column
+		cur           providers.TableRef
+		cols          []providers.Column
 	)
 	for rows.Next() {
-		if err := rows.Scan(&i, &schema, &table, &name, &typ, &nullable, &isPKey); err != nil {
+		if err := rows.Scan(&i, &schema, &table, &hasColumn, &col.Name, &col.DataType, &col.Nullable, &col.PrimaryKey); err != nil {
 			return nil, err
 		}
-		ref := providers.TableRef{Schema: schema, Table: table}
-		cols, ok := out[ref]
-		if !ok {
-			cols = []providers.Column{}
+		if i != prev { // the rows come table by table
+			if prev >= 0 {
+				out[cur] = cols
+			}
+			prev, cur, cols = i, providers.TableRef{Schema: schema, Table: table}, []providers.Column{}
 		}
-		if name != nil {
-			cols = append(cols, providers.Column{Name: *name, DataType: deref(typ), Nullable: nullable != nil && *nullable, PrimaryKey: isPKey != nil && *isPKey})
+		if hasColumn {
+			cols = append(cols, col)
 		}
-		out[ref] = cols
+	}
+	if prev >= 0 {
+		out[cur] = cols
 	}
 	return out, rows.Err()
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
