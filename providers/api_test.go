@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/providers/providertest"
 )
 
 // apiConfig is a Config for API tests: the shared client with millisecond
@@ -22,7 +23,7 @@ import (
 func apiConfig() providers.Config {
 	return providers.Config{
 		Secrets:    map[string]string{"api_key": "stored-secret-1234"},
-		HTTPClient: providers.NewHTTPClient(providers.HTTPOptions{BaseBackoff: time.Millisecond}),
+		HTTPClient: providertest.HTTPClient(providers.HTTPOptions{}),
 		OAuth:      providers.NewOAuth(),
 		Timeout:    10 * time.Second,
 	}

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -88,13 +89,30 @@ func (c Config) Secret(name string) string { return c.Secrets[name] }
 // Redact removes every secret of this connection from s.
 func (c Config) Redact(s string) string { return Redact(s, c.Secrets) }
 
-// Client returns HTTPClient, or a plain client with the configured timeout
-// when none was given (only tests that build a Config by hand hit this).
+// ErrNoGuardedClient is what every request and dial of a Config without its
+// guarded HTTPClient or Dial fails with: a programming error that fails
+// closed, never a connection made around netguard.
+var ErrNoGuardedClient = errors.New("providers: the Config has no guarded network client; nothing was sent")
+
+// Client returns HTTPClient. Without one it returns a client whose every
+// request fails with ErrNoGuardedClient: there is no unguarded fallback.
 func (c Config) Client() *http.Client {
 	if c.HTTPClient != nil {
 		return c.HTTPClient
 	}
-	return NewHTTPClient(HTTPOptions{})
+	return refusingClient
+}
+
+// refusingClient sends nothing.
+var refusingClient = &http.Client{Transport: refusingTransport{}}
+
+type refusingTransport struct{}
+
+func (refusingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	return nil, ErrNoGuardedClient
 }
 
 // WithTimeout applies Timeout as ctx's deadline when ctx has none. It returns
@@ -107,11 +125,13 @@ func (c Config) WithTimeout(ctx context.Context) (context.Context, context.Cance
 	return context.WithTimeout(ctx, c.Timeout)
 }
 
-// Dialer returns Dial, or a plain net.Dialer when none was given.
+// Dialer returns Dial. Without one it returns a dialer that fails with
+// ErrNoGuardedClient: there is no unguarded fallback.
 func (c Config) Dialer() DialFunc {
 	if c.Dial != nil {
 		return c.Dial
 	}
-	var d net.Dialer
-	return d.DialContext
+	return refuseDial
 }
+
+func refuseDial(context.Context, string, string) (net.Conn, error) { return nil, ErrNoGuardedClient }

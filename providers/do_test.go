@@ -21,7 +21,7 @@ func TestConfigDo(t *testing.T) {
 		}
 		return r
 	}
-	cfg := Config{HTTPClient: NewHTTPClient(HTTPOptions{MaxRetries: -1})}
+	cfg := Config{HTTPClient: testClient(HTTPOptions{MaxRetries: -1})}
 
 	resp, body, err := cfg.Do(get(), "p")
 	if err != nil || resp.StatusCode != http.StatusTeapot || len(body) != 100 {
@@ -31,7 +31,7 @@ func TestConfigDo(t *testing.T) {
 		t.Fatalf("DoLimit(10) = %q, %v; want 10 bytes", body, err)
 	}
 
-	small := Config{HTTPClient: NewHTTPClient(HTTPOptions{MaxRetries: -1, MaxBodyBytes: 50})}
+	small := Config{HTTPClient: testClient(HTTPOptions{MaxRetries: -1, MaxBodyBytes: 50})}
 	if _, _, err = small.Do(get(), "p"); !errors.Is(err, ErrBodyTooLarge) || err.(*Error).Code != CodeProviderError {
 		t.Fatalf("Do past the body cap = %v; want a classified ErrBodyTooLarge", err)
 	}

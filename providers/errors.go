@@ -51,6 +51,10 @@ type Error struct {
 	Retryable  bool
 	RetryAfter time.Duration
 	Err        error
+	// Field, for CodeInvalidConfig, names the config or secret field at
+	// fault, then any key inside it (["extra_headers", "Authorization"]),
+	// so the API can answer 422 at that field; nil when no one field is.
+	Field []string
 }
 
 // Error returns the human message.
@@ -62,6 +66,14 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// InvalidField returns a CodeInvalidConfig *Error about one field of the
+// spec (Field is [field]): what Open returns for a setting it refuses, so
+// the API reports it at that field when the connection is created, updated
+// or tried, not later as a failed verification.
+func InvalidField(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidConfig, Message: fmt.Sprintf(format, args...), Field: []string{field}}
 }
 
 // Wrap returns an *Error with the given code and message whose cause is err.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,7 +14,9 @@ import (
 
 // HTTPOptions configures NewHTTPClient. Zero values take the defaults.
 type HTTPOptions struct {
-	// Dial is the dialer for every connection (netguard's in production).
+	// Dial is the dialer for every connection: netguard's (netguard.Guard's
+	// HTTPClient sets it). Nil makes every request fail with
+	// ErrNoGuardedClient; there is no unguarded default.
 	Dial DialFunc
 	// MaxBodyBytes caps every response body (default 16 MiB); reading past it
 	// fails with ErrBodyTooLarge.
@@ -67,7 +68,9 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	}
 	dial := o.Dial
 	if dial == nil {
-		dial = (&net.Dialer{Timeout: 10 * time.Second}).DialContext
+		// No dialer is a programming error: fail closed rather than dial
+		// around netguard.
+		dial = refuseDial
 	}
 	base := &http.Transport{
 		Proxy:                 nil, // never from the environment

@@ -92,7 +92,7 @@ func TestRetries(t *testing.T) {
 			if tt.opts.BaseBackoff == 0 {
 				tt.opts.BaseBackoff = time.Millisecond
 			}
-			client := NewHTTPClient(tt.opts)
+			client := testClient(tt.opts)
 			ctx := context.Background()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
@@ -147,7 +147,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	resp, err := NewHTTPClient(HTTPOptions{BaseBackoff: time.Millisecond}).Do(req)
+	resp, err := testClient(HTTPOptions{BaseBackoff: time.Millisecond}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestRetryCancelledWhileWaiting(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-hit; cancel() }()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	_, err := NewHTTPClient(HTTPOptions{}).Do(req)
+	_, err := testClient(HTTPOptions{}).Do(req)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -198,7 +198,7 @@ func TestBodyCap(t *testing.T) {
 				w.Write(bytes.Repeat([]byte("x"), tt.size))
 			}))
 			defer srv.Close()
-			resp, err := NewHTTPClient(HTTPOptions{MaxBodyBytes: 10, BaseBackoff: time.Millisecond}).Get(srv.URL)
+			resp, err := testClient(HTTPOptions{MaxBodyBytes: 10, BaseBackoff: time.Millisecond}).Get(srv.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -240,7 +240,7 @@ func TestRedirectCap(t *testing.T) {
 				http.Redirect(w, r, "/r"+strconv.Itoa(int(n)), http.StatusFound)
 			}))
 			defer srv.Close()
-			_, err := NewHTTPClient(HTTPOptions{MaxRedirects: tt.max}).Get(srv.URL)
+			_, err := testClient(HTTPOptions{MaxRedirects: tt.max}).Get(srv.URL)
 			if !errors.Is(err, ErrTooManyRedirects) {
 				t.Fatalf("err %v, want ErrTooManyRedirects", err)
 			}
@@ -260,7 +260,7 @@ func TestRedirectCap(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	resp, err := NewHTTPClient(HTTPOptions{MaxRedirects: 2}).Get(srv.URL)
+	resp, err := testClient(HTTPOptions{MaxRedirects: 2}).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestRedirectStripsCredentials(t *testing.T) {
 			}
 			req.Header.Set("Accept", "application/json")
 			req.Header.Set("X-Request-Id", "r-1")
-			resp, err := NewHTTPClient(HTTPOptions{}).Do(req)
+			resp, err := testClient(HTTPOptions{}).Do(req)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err %v, want %v", err, tt.wantErr)
@@ -396,7 +396,7 @@ func TestRedirectStripsCredentials(t *testing.T) {
 // TestRedirectSchemeDowngrade: https -> http on the same host is another
 // origin: credentials are not sent in clear text.
 func TestRedirectSchemeDowngrade(t *testing.T) {
-	client := NewHTTPClient(HTTPOptions{})
+	client := testClient(HTTPOptions{})
 	first, _ := http.NewRequest(http.MethodGet, "https://api.example.com/v1", nil)
 	next, _ := http.NewRequest(http.MethodGet, "http://api.example.com/v1", nil)
 	for k, v := range credentialHeaders {
@@ -423,7 +423,7 @@ func TestNoProxyFromEnvironment(t *testing.T) {
 	t.Setenv("NO_PROXY", "")
 	errDirect := errors.New("direct dial")
 	var dialled []string
-	client := NewHTTPClient(HTTPOptions{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	client := testClient(HTTPOptions{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dialled = append(dialled, addr)
 		return nil, errDirect // no network: it is enough to see where it went
 	}})

@@ -180,7 +180,7 @@ func newOAuth(c *clock) *providers.OAuth {
 
 func config(o *providers.OAuth, store providers.TokenStore) providers.Config {
 	return providers.Config{
-		HTTPClient: providers.NewHTTPClient(providers.HTTPOptions{BaseBackoff: time.Millisecond}),
+		HTTPClient: providertest.HTTPClient(providers.HTTPOptions{}),
 		Tokens:     store,
 		OAuth:      o,
 		Timeout:    10 * time.Second,

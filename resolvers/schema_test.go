@@ -143,7 +143,8 @@ func newSchemaEnv(tb testing.TB, n int) *schemaEnv {
 		tb.Fatal(err)
 	}
 	e.r = &Resolver{Store: st, Providers: providers.NewRegistry(countingPG{tables: &e.tables, columns: &e.columns}),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ProviderTimeout: time.Minute}
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ProviderTimeout: time.Minute,
+		HTTPClient: guarded.HTTPClient, Dial: guarded.Dial}
 	e.ctx = auth.WithIdentity(ctx, auth.Identity{TenantID: u.TenantID, UserID: u.ID, Role: "admin"})
 	pu, _ := url.Parse(raw)
 	pass, _ := pu.User.Password()

@@ -30,6 +30,7 @@ import (
 	"github.com/junctionhq/junction/internal/testdb"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/builtin"
+	"github.com/junctionhq/junction/providers/providertest"
 	"github.com/junctionhq/junction/reqid"
 	"github.com/junctionhq/junction/resolvers"
 	"github.com/junctionhq/junction/rest"
@@ -87,7 +88,7 @@ func newEnvWith(t *testing.T, db testdb.DB, limits resolvers.Limits) *env {
 	log := slog.New(reqid.Handler{Handler: slog.NewJSONHandler(logs, nil)})
 	res := &resolvers.Resolver{
 		Store: st, Providers: builtin.Registry(), Log: log,
-		HTTPClient: providers.NewHTTPClient(providers.HTTPOptions{}), OAuth: providers.NewOAuth(),
+		HTTPClient: providertest.HTTPClient(providers.HTTPOptions{BaseBackoff: 250 * time.Millisecond}), Dial: providertest.Guarded(providers.Config{}).Dial, OAuth: providers.NewOAuth(),
 		ProviderTimeout: 5 * time.Second, Limits: limits,
 	}
 	e := &env{t: t, st: st, logs: logs, tokens: map[string]string{}, names: map[string]string{}, literals: map[string]string{}}

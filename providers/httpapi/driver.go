@@ -43,7 +43,7 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		c.method = http.MethodGet
 	}
 	if c.want != 0 && (c.want < 100 || c.want > 599) {
-		return nil, invalid("expected_status must be an HTTP status between 100 and 599")
+		return nil, invalidAt([]string{"expected_status"}, "expected_status must be an HTTP status between 100 and 599")
 	}
 	auth := cfg.String("auth_type")
 	if auth == "" {
@@ -53,11 +53,11 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 	switch auth {
 	case "api_key_header":
 		if !validHeaderName(keyName) {
-			return nil, invalid("api_key_name must be a valid HTTP header name")
+			return nil, invalidAt([]string{"api_key_name"}, "api_key_name must be a valid HTTP header name")
 		}
 	case "api_key_query":
 		if keyName == "" {
-			return nil, invalid("api_key_name must name the query parameter that carries the key")
+			return nil, invalidAt([]string{"api_key_name"}, "api_key_name must name the query parameter that carries the key")
 		}
 	case "oauth2_client_credentials":
 		if _, err := providers.ParseURL(name, "token_url", cfg.String("token_url")); err != nil {
@@ -118,6 +118,14 @@ func invalid(format string, args ...any) *providers.Error {
 	return providers.Errorf(providers.CodeInvalidConfig, "http_api: "+format, args...)
 }
 
+// invalidAt is invalid at a field (and a key inside it), so the API answers
+// 422 there.
+func invalidAt(loc []string, format string, args ...any) *providers.Error {
+	e := invalid(format, args...)
+	e.Field = loc
+	return e
+}
+
 // verifyURL appends path (which may carry a query) to base's path, keeping
 // base's host: "https://h/api" + "/status?x=1" is "https://h/api/status?x=1".
 func verifyURL(base *url.URL, path string) (*url.URL, error) {
@@ -127,11 +135,11 @@ func verifyURL(base *url.URL, path string) (*url.URL, error) {
 	root.RawQuery = ""
 	u, err := url.Parse(strings.TrimRight(root.String(), "/") + "/" + strings.TrimLeft(p, "/"))
 	if err != nil || u.Host != base.Host || strings.Contains(p, "#") {
-		return nil, invalid("verify_path %q is not a valid path", path)
+		return nil, invalidAt([]string{"verify_path"}, "verify_path %q is not a valid path", path)
 	}
 	u.RawQuery = strings.Trim(base.RawQuery+"&"+q, "&")
 	if _, err := url.ParseQuery(u.RawQuery); err != nil {
-		return nil, invalid("verify_path %q has a malformed query", path)
+		return nil, invalidAt([]string{"verify_path"}, "verify_path %q has a malformed query", path)
 	}
 	return u, nil
 }
@@ -149,7 +157,7 @@ func extraHeaders(v any, auth, keyName string) (http.Header, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, invalid("extra_headers must be an object of header names to string values")
+		return nil, invalidAt([]string{"extra_headers"}, "extra_headers must be an object of header names to string values")
 	}
 	names := make([]string, 0, len(m))
 	for k := range m {
@@ -160,22 +168,22 @@ func extraHeaders(v any, auth, keyName string) (http.Header, error) {
 	for _, k := range names {
 		s, ok := m[k].(string)
 		if !ok {
-			return nil, invalid("extra_headers[%q] must be a string, not %s", k, jsonType(m[k]))
+			return nil, invalidAt([]string{"extra_headers", k}, "extra_headers[%q] must be a string, not %s", k, jsonType(m[k]))
 		}
 		if !validHeaderName(k) {
-			return nil, invalid("extra_headers: %q is not a valid header name", k)
+			return nil, invalidAt([]string{"extra_headers", k}, "extra_headers: %q is not a valid header name", k)
 		}
 		if strings.ContainsAny(s, "\r\n\x00") {
-			return nil, invalid("extra_headers[%q] contains a line break or NUL", k)
+			return nil, invalidAt([]string{"extra_headers", k}, "extra_headers[%q] contains a line break or NUL", k)
 		}
 		ck := http.CanonicalHeaderKey(k)
 		for _, r := range reservedHeaders {
 			if ck == r {
-				return nil, invalid("extra_headers may not set %s: put credentials in the auth_type fields, which are stored sealed", ck)
+				return nil, invalidAt([]string{"extra_headers", k}, "extra_headers may not set %s: put credentials in the auth_type fields, which are stored sealed", ck)
 			}
 		}
 		if auth == "api_key_header" && ck == http.CanonicalHeaderKey(keyName) {
-			return nil, invalid("extra_headers may not set %s: it carries the API key", ck)
+			return nil, invalidAt([]string{"extra_headers", k}, "extra_headers may not set %s: it carries the API key", ck)
 		}
 		h.Set(ck, s)
 	}

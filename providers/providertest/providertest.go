@@ -5,6 +5,7 @@ package providertest
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -12,24 +13,51 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/junctionhq/junction/providers"
+	"github.com/junctionhq/junction/providers/netguard"
 )
 
 // Config validates settings and secrets against d's spec (failing the test on
-// any problem) and returns a Config ready for d.Open.
+// any problem) and returns a Config ready for d.Open, with the guarded
+// network clients (Guarded).
 func Config(t testing.TB, d providers.Driver, settings map[string]any, secrets map[string]string) providers.Config {
 	t.Helper()
 	norm, errs := d.Spec().Validate(settings, secrets)
 	if len(errs) > 0 {
 		t.Fatalf("%s: invalid test config: %+v", d.Name(), errs)
 	}
-	return providers.Config{
-		Settings:   norm,
-		Secrets:    secrets,
-		HTTPClient: providers.NewHTTPClient(providers.HTTPOptions{BaseBackoff: time.Millisecond}),
-		Tokens:     &MemTokenStore{},
-		OAuth:      providers.NewOAuth(),
-		Timeout:    10 * time.Second,
+	return Guarded(providers.Config{
+		Settings: norm,
+		Secrets:  secrets,
+		Tokens:   &MemTokenStore{},
+		OAuth:    providers.NewOAuth(),
+		Timeout:  10 * time.Second,
+	})
+}
+
+// guard is the tests' netguard: the production policy with private
+// networks allowed, since test servers listen on loopback.
+var guard = netguard.New(netguard.Options{})
+
+// Guarded returns cfg with netguard's HTTP client (millisecond backoff, so
+// retries do not slow tests) and dialer where it has none: a Config has no
+// unguarded fallback, so a test that builds one by hand takes these.
+func Guarded(cfg providers.Config) providers.Config {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = HTTPClient(providers.HTTPOptions{})
 	}
+	if cfg.Dial == nil {
+		cfg.Dial = guard.DialContext
+	}
+	return cfg
+}
+
+// HTTPClient is netguard's client with o (BaseBackoff defaults to a
+// millisecond here).
+func HTTPClient(o providers.HTTPOptions) *http.Client {
+	if o.BaseBackoff == 0 {
+		o.BaseBackoff = time.Millisecond
+	}
+	return guard.HTTPClient(o)
 }
 
 // Open is Config followed by d.Open, failing the test on error.

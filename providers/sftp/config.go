@@ -22,14 +22,11 @@ func address(cfg providers.Config) (string, error) {
 		host = host[1 : len(host)-1]
 	}
 	if host == "" || strings.ContainsAny(host, "/\\@ \t\r\n") {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "sftp: host %q is not a host name or IP address", host)
+		return "", providers.InvalidField("host", "sftp: host %q is not a host name or IP address", host)
 	}
-	port := cfg.Int("port")
-	if port == 0 {
-		port = 22
-	}
-	if port < 1 || port > 65535 {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "sftp: port %d is out of range (1-65535)", port)
+	port, err := providers.Port("sftp", "port", cfg, 22)
+	if err != nil {
+		return "", err
 	}
 	return net.JoinHostPort(host, strconv.FormatInt(port, 10)), nil
 }
@@ -46,15 +43,15 @@ func authMethods(cfg providers.Config) ([]ssh.AuthMethod, error) {
 		var missing *ssh.PassphraseMissingError
 		if errors.As(err, &missing) {
 			if cfg.Secret("passphrase") == "" {
-				return nil, providers.Errorf(providers.CodeInvalidConfig, "sftp: the private key is encrypted; set passphrase")
+				return nil, providers.InvalidField("passphrase", "sftp: the private key is encrypted; set passphrase")
 			}
 			signer, err = ssh.ParsePrivateKeyWithPassphrase(pem, []byte(cfg.Secret("passphrase")))
 			if errors.Is(err, x509.IncorrectPasswordError) {
-				return nil, providers.Errorf(providers.CodeInvalidConfig, "sftp: the passphrase does not decrypt the private key")
+				return nil, providers.InvalidField("passphrase", "sftp: the passphrase does not decrypt the private key")
 			}
 		}
 		if err != nil {
-			return nil, providers.Errorf(providers.CodeInvalidConfig, "sftp: private_key_pem is not a private key in PEM or OpenSSH format")
+			return nil, providers.InvalidField("private_key_pem", "sftp: private_key_pem is not a private key in PEM or OpenSSH format")
 		}
 		return []ssh.AuthMethod{ssh.PublicKeys(signer)}, nil
 	case "", "password":
@@ -72,7 +69,7 @@ func authMethods(cfg providers.Config) ([]ssh.AuthMethod, error) {
 			}),
 		}, nil
 	}
-	return nil, providers.Errorf(providers.CodeInvalidConfig, "sftp: auth_method %q is not password or private_key", cfg.String("auth_method"))
+	return nil, providers.InvalidField("auth_method", "sftp: auth_method %q is not password or private_key", cfg.String("auth_method"))
 }
 
 // pins is the set of host keys a connection trusts, as SHA256 fingerprints.
@@ -99,14 +96,14 @@ func parsePins(field string) (pins, error) {
 		if fp, ok := strings.CutPrefix(line, "SHA256:"); ok {
 			fp = strings.TrimRight(fp, "=")
 			if b, err := base64.RawStdEncoding.DecodeString(fp); err != nil || len(b) != 32 {
-				return pins{}, providers.Errorf(providers.CodeInvalidConfig, "sftp: host_key_fingerprint %q is not a SHA256 fingerprint", line)
+				return pins{}, providers.InvalidField("host_key_fingerprint", "sftp: host_key_fingerprint %q is not a SHA256 fingerprint", line)
 			}
 			p.fingerprints = append(p.fingerprints, "SHA256:"+fp)
 			onlyKeys = false
 			continue
 		}
 		if strings.HasPrefix(line, "MD5:") {
-			return pins{}, providers.Errorf(providers.CodeInvalidConfig, "sftp: MD5 host key fingerprints are not accepted; use the SHA256 one (ssh-keygen -lf)")
+			return pins{}, providers.InvalidField("host_key_fingerprint", "sftp: MD5 host key fingerprints are not accepted; use the SHA256 one (ssh-keygen -lf)")
 		}
 		key, err := parseKeyLine(line)
 		if err != nil {
@@ -129,13 +126,13 @@ func parseKeyLine(line string) (ssh.PublicKey, error) {
 	marker, _, key, _, _, err := ssh.ParseKnownHosts([]byte(line))
 	if err == nil {
 		if marker != "" {
-			return nil, providers.Errorf(providers.CodeInvalidConfig, "sftp: host_key_fingerprint: @%s known_hosts lines are not accepted; pin the host's own key", marker)
+			return nil, providers.InvalidField("host_key_fingerprint", "sftp: host_key_fingerprint: @%s known_hosts lines are not accepted; pin the host's own key", marker)
 		}
 		return key, nil
 	}
 	key, _, _, _, err = ssh.ParseAuthorizedKey([]byte(line))
 	if err != nil {
-		return nil, providers.Errorf(providers.CodeInvalidConfig,
+		return nil, providers.InvalidField("host_key_fingerprint",
 			"sftp: host_key_fingerprint must be SHA256:… (ssh-keygen -lf), a known_hosts line or a public key line")
 	}
 	return key, nil

@@ -27,18 +27,15 @@ func dsn(cfg providers.Config) (string, error) {
 		host = host[1 : len(host)-1]
 	}
 	if host == "" || strings.ContainsAny(host, `/\,;@?#= `+"\t\r\n") {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "sqlserver: host %q is not a host name or IP address", host)
+		return "", providers.InvalidField("host", "sqlserver: host %q is not a host name or IP address", host)
 	}
-	port := cfg.Int("port")
-	if port == 0 {
-		port = 1433
-	}
-	if port < 1 || port > 65535 {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "sqlserver: port %d is out of range (1-65535)", port)
+	port, err := providers.Port("sqlserver", "port", cfg, 1433)
+	if err != nil {
+		return "", err
 	}
 	instance := strings.TrimSpace(cfg.String("instance"))
 	if instance != "" && !instanceName.MatchString(instance) {
-		return "", providers.Errorf(providers.CodeInvalidConfig, "sqlserver: instance %q is not a valid instance name", instance)
+		return "", providers.InvalidField("instance", "sqlserver: instance %q is not a valid instance name", instance)
 	}
 	u := url.URL{
 		Scheme: "sqlserver",
