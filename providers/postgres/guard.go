@@ -3,7 +3,7 @@ package postgres
 // The statement guard: layer 1 of the query safety (layer 2, the read-only
 // transaction with timeouts that runs the statement through a cursor, is in
 // query.go). A statement reaches the database only if PostgreSQL's own
-// parser (libpg_query, compiled to WebAssembly by go-pgquery) finds exactly
+// parser (libpg_query, see parser.go) finds exactly
 // one plain SELECT in it, with no INTO, no locking clause, no data-modifying
 // WITH, and no call to a denied function anywhere in the tree.
 
@@ -11,10 +11,8 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
-	pgquery "github.com/wasilibs/go-pgquery"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/junctionhq/junction/providers"
@@ -359,60 +357,4 @@ func qualified(names []*pg.Node) string {
 		}
 	}
 	return strings.Join(parts, ".")
-}
-
-// The parser. go-pgquery runs libpg_query in a WebAssembly runtime that it
-// compiles on first use: measured at about 8 s of CPU and 230 MB of memory
-// on a 2-CPU machine (16 s under -race), after which a parse takes 0.3-0.5
-// ms. It keeps a pool of runtimes and compiles another one whenever a
-// caller finds them all busy, so concurrent first parses would each pay
-// that price: every parse here goes through parserMu, which keeps exactly
-// one runtime. Nothing compiles at package init or Open; the first Query
-// (or WarmParser, which the server may call in the background at start-up)
-// starts the compilation, and callers wait for it under their context.
-var (
-	parserMu    sync.Mutex
-	parserOnce  sync.Once
-	parserReady = make(chan struct{})
-)
-
-// WarmParser starts compiling the SQL parser in the background, so the first
-// query does not wait for it. It returns at once; calling it again does
-// nothing.
-func WarmParser() {
-	parserOnce.Do(func() {
-		go func() {
-			defer close(parserReady)
-			parserMu.Lock()
-			defer parserMu.Unlock()
-			pgquery.Parse("SELECT 1")
-		}()
-	})
-}
-
-// parse parses sql with the one parser runtime, waiting under ctx for it to
-// be compiled.
-func parse(ctx context.Context, sql string) (tree *pg.ParseResult, err error) {
-	WarmParser()
-	select {
-	case <-parserReady:
-	default:
-		select {
-		case <-parserReady:
-		case <-ctx.Done():
-			return nil, providers.Wrap(providers.CodeTimeout, ctx.Err(), "postgres: the SQL parser was still starting when the request ended; try again")
-		}
-	}
-	parserMu.Lock()
-	defer parserMu.Unlock()
-	defer func() {
-		if p := recover(); p != nil {
-			tree, err = nil, refused("the statement could not be analysed: %v", p)
-		}
-	}()
-	tree, err = pgquery.Parse(sql)
-	if err != nil {
-		return nil, &providers.Error{Code: providers.CodeRefused, Message: "postgres: the statement could not be parsed: " + providers.CutDetail(err.Error()), Err: err}
-	}
-	return tree, nil
 }

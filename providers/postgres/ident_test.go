@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
-	pgquery "github.com/wasilibs/go-pgquery"
 )
 
 func TestQuoteIdent(t *testing.T) {
@@ -49,12 +48,7 @@ func TestQuoteIdent(t *testing.T) {
 // scanKind returns the keyword kind the embedded parser's scanner gives word.
 func scanKind(t testing.TB, word string) pg.KeywordKind {
 	t.Helper()
-	if _, err := parse(context.Background(), "SELECT 1"); err != nil { // compiles the parser once, under its lock
-		t.Fatal(err)
-	}
-	parserMu.Lock()
-	defer parserMu.Unlock()
-	res, err := pgquery.Scan(word)
+	res, err := scanSQL(word)
 	if err != nil || len(res.GetTokens()) != 1 {
 		t.Fatalf("scan %q: %v %v", word, res, err)
 	}
