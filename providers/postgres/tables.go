@@ -51,13 +51,16 @@ func (c *conn) ListTables(ctx context.Context, req providers.ListTablesRequest) 
 	}
 	defer rows.Close()
 	out := &providers.TableList{Tables: []providers.Table{}}
-	var schema, name string
+	var schema, name, lastSchema, schemaSpec string
 	var kind byte
 	for rows.Next() {
 		if err := rows.Scan(&schema, &name, &kind); err != nil {
 			return nil, c.classify(err)
 		}
-		out.Tables = append(out.Tables, providers.Table{Schema: schema, Table: name, Spec: qualifiedName(schema, name), Kind: tableKind(kind)})
+		if schema != lastSchema || schemaSpec == "" { // rows come schema by schema
+			lastSchema, schemaSpec = schema, quoteIdent(schema)+"."
+		}
+		out.Tables = append(out.Tables, providers.Table{Schema: schema, Table: name, Spec: schemaSpec + quoteIdent(name), Kind: tableKind(kind)})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, c.classify(err)
