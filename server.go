@@ -41,6 +41,7 @@ import (
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/builtin"
 	"github.com/junctionhq/junction/providers/netguard"
+	"github.com/junctionhq/junction/providers/postgres"
 	"github.com/junctionhq/junction/reqid"
 	"github.com/junctionhq/junction/resolvers"
 	"github.com/junctionhq/junction/rest"
@@ -388,6 +389,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	defer st.Close()
+	// Builds without cgo parse SQL with a WebAssembly parser that takes
+	// seconds to start: start it now, not at the first query.
+	postgres.WarmParser()
 	h, closeConns := newHandler(cfg, st, log)
 	defer closeConns()
 	// net/http's own messages (TLS handshakes, a panic that escaped the
