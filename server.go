@@ -86,6 +86,10 @@ type Config struct {
 	TrustProxy bool
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// AuthCacheTTL is how long an identity resolved from a token or
+	// session is reused (JUNCTION_AUTH_CACHE_TTL, default and most 1s; 0
+	// looks every request up): a revocation reaches every replica within it.
+	AuthCacheTTL time.Duration
 }
 
 // loadConfig reads the JUNCTION_* settings; every one has a default.
@@ -140,6 +144,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.SessionTTL = dur("JUNCTION_SESSION_TTL", auth.DefaultSessionTTL)
 	c.TrustProxy = boolean("JUNCTION_TRUST_PROXY", false)
 	c.MetricsToken = getenv("JUNCTION_METRICS_TOKEN")
+	c.AuthCacheTTL = auth.MaxCacheTTL
+	if v := getenv("JUNCTION_AUTH_CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > auth.MaxCacheTTL {
+			errs = append(errs, fmt.Errorf("JUNCTION_AUTH_CACHE_TTL=%q: want a duration from 0 (no cache) to %v", v, auth.MaxCacheTTL))
+		}
+		c.AuthCacheTTL = d
+	}
 	c.ComplexityLimit = num("JUNCTION_GRAPHQL_COMPLEXITY_LIMIT", 50000)
 	c.ParserTokenLimit = num("JUNCTION_GRAPHQL_TOKEN_LIMIT", 15000)
 	c.QueryCacheSize = num("JUNCTION_GRAPHQL_QUERY_CACHE_SIZE", 1000)
@@ -486,7 +498,8 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) (h http.Handler, 
 const unavailableRetryAfter = 5 * time.Second
 
 // newAuthenticator accepts bearer API tokens and browser sessions, each
-// resolved by one SQL statement per request, and serves /login and /logout.
+// resolved by one SQL statement (reused for up to cfg.AuthCacheTTL), and
+// serves /login and /logout.
 func newAuthenticator(cfg Config, st *store.Store, log *slog.Logger) *auth.Authenticator {
 	identity := func(p *store.Principal, err error) (auth.Identity, error) {
 		if errors.Is(err, store.ErrNotFound) {
@@ -516,7 +529,7 @@ func newAuthenticator(cfg Config, st *store.Store, log *slog.Logger) *auth.Authe
 			_, err := st.DeleteSession(ctx, id)
 			return err
 		},
-		TTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, TrustProxy: cfg.TrustProxy,
+		TTL: cfg.SessionTTL, CookieSecure: cfg.CookieSecure, TrustProxy: cfg.TrustProxy, CacheTTL: cfg.AuthCacheTTL,
 		Unauthenticated: func(w http.ResponseWriter, r *http.Request) {
 			rest.WriteJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Not authenticated"})
 		},

@@ -69,6 +69,9 @@ func testConfig() Config {
 		panic(err)
 	}
 	c.LogFormat = "json"
+	// Every request looks its credentials up, as the tests of revocation
+	// and outages expect at once; auth_cache_test.go covers the cache.
+	c.AuthCacheTTL = 0
 	return c
 }
 

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -132,6 +133,46 @@ type Authenticator struct {
 	Unauthenticated func(http.ResponseWriter, *http.Request)
 	// Failed answers a request whose lookup failed for another reason.
 	Failed func(http.ResponseWriter, *http.Request, error)
+	// CacheTTL, when positive, lets requests reuse an identity that Token
+	// or Session resolved for the same credential at most this long ago
+	// (never more than MaxCacheTTL, one second), instead of a lookup each:
+	// a revoked or expired token, or a session ended on another replica,
+	// is refused by every replica within it. Logout here ends the session
+	// here at once. Only successful lookups are kept, by the credential's
+	// SHA-256.
+	CacheTTL time.Duration
+
+	cacheOnce sync.Once
+	cache     *identityCache
+}
+
+// lookup resolves cred with the lookup for its kind, through the cache
+// when there is one.
+func (a *Authenticator) lookup(ctx context.Context, kind credKind, cred string) (Identity, error) {
+	lookup := a.Token
+	if kind == kindSession {
+		lookup = a.Session
+	}
+	if c := a.identityCache(); c != nil {
+		return c.lookup(ctx, kind, cred, lookup)
+	}
+	return lookup(ctx, cred)
+}
+
+func (a *Authenticator) identityCache() *identityCache {
+	a.cacheOnce.Do(func() {
+		if a.CacheTTL > 0 {
+			a.cache = newIdentityCache(a.CacheTTL)
+		}
+	})
+	return a.cache
+}
+
+// forgetSession drops a session this process ended from the cache.
+func (a *Authenticator) forgetSession(sid string) {
+	if c := a.identityCache(); c != nil {
+		c.forget(kindSession, sid)
+	}
 }
 
 func (a *Authenticator) ttl() time.Duration {
@@ -147,9 +188,9 @@ func (a *Authenticator) ttl() time.Duration {
 // before any lookup.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lookup, cred := a.Token, BearerToken(r)
+		kind, cred := kindToken, BearerToken(r)
 		if r.Header.Get("Authorization") == "" && a.Session != nil {
-			lookup, cred = a.Session, SessionID(r)
+			kind, cred = kindSession, SessionID(r)
 			if cred != "" && Unsafe(r.Method) {
 				if reason := CrossSite(r, a.TrustProxy); reason != "" {
 					refuseCSRF(w, reason)
@@ -161,7 +202,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 			a.Unauthenticated(w, r)
 			return
 		}
-		id, err := lookup(r.Context(), cred)
+		id, err := a.lookup(r.Context(), kind, cred)
 		if errors.Is(err, ErrUnknownToken) {
 			a.Unauthenticated(w, r)
 			return
@@ -211,6 +252,7 @@ func (a *Authenticator) Login(w http.ResponseWriter, r *http.Request) {
 			a.Failed(w, r, err)
 			return
 		}
+		a.forgetSession(old)
 	}
 	sid := NewSessionID()
 	expires := time.Now().Add(a.ttl())
@@ -242,6 +284,7 @@ func (a *Authenticator) Logout(w http.ResponseWriter, r *http.Request) {
 				a.Failed(w, r, err)
 				return
 			}
+			a.forgetSession(sid)
 		}
 	}
 	http.SetCookie(w, a.cookie(r, "", -1, time.Unix(0, 0)))
