@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/graph-gophers/dataloader/v7"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph/model"
@@ -23,6 +23,8 @@ const loaderWait = 2 * time.Millisecond
 // Loaders are the per-request dataloaders.
 type Loaders struct {
 	Users *dataloader.Loader[string, *model.User]
+	// users is Users' batch function, which primeUsers calls directly.
+	users dataloader.BatchFunc[string, *model.User]
 	// slots bounds the provider calls the request runs at once.
 	slotsOnce sync.Once
 	slots     chan struct{}
@@ -32,8 +34,10 @@ type loadersKey struct{}
 
 // NewLoaders returns fresh loaders reading from st.
 func NewLoaders(st *store.Store) *Loaders {
+	users := usersBatch(st)
 	return &Loaders{
-		Users: dataloader.NewBatchedLoader(usersBatch(st), dataloader.WithWait[string, *model.User](loaderWait)),
+		Users: dataloader.NewBatchedLoader(users, dataloader.WithWait[string, *model.User](loaderWait)),
+		users: users,
 	}
 }
 
@@ -81,40 +85,57 @@ func usersBatch(st *store.Store) dataloader.BatchFunc[string, *model.User] {
 	}
 }
 
-// primeUsers loads the creators and updaters of conns in one query, now,
-// into the request's loader, so the user fields resolved later hit its cache
-// without waiting for a batching window. It does nothing for a GraphQL
-// operation that cannot select a user field.
+// primeUsers loads the creators and updaters of conns now, with the users
+// loader's own batch function (one query), into the request's loader, so
+// the user fields resolved later hit its cache without waiting for a
+// batching window. It does nothing for a request that does not select a
+// user field.
 func (r *Resolver) primeUsers(ctx context.Context, list bool, conns ...*model.Connection) {
 	ids := userIDs(conns)
-	who, ok := auth.FromContext(ctx)
-	if len(ids) == 0 || !ok || !mayNeedUsers(ctx, list) {
+	if len(ids) == 0 || !needsUsers(ctx, list) {
 		return
 	}
-	users, err := r.Store.UsersByID(ctx, who.TenantID, ids)
-	if err != nil {
-		return // the loader will try again, and report the error, if asked
-	}
-	byID := make(map[string]*model.User, len(users))
-	for _, u := range users {
-		byID[u.ID] = &model.User{ID: u.ID, Name: u.Name, Email: u.Email}
-	}
-	l := r.loaders(ctx).Users
-	for _, id := range ids {
-		l.Prime(ctx, id, byID[id])
+	l := r.loaders(ctx)
+	res := l.users(ctx, ids)
+	for i, id := range ids {
+		if res[i].Error != nil {
+			return // the loader will try again, and report the error, if asked
+		}
+		l.Users.Prime(ctx, id, res[i].Data)
 	}
 }
 
-// mayNeedUsers reports whether the request can ask for users: over REST for
-// a list (whose answer maps its users), and over GraphQL when the
-// operation's text names a user field (aliases and fragments still name it),
-// so a request without them costs no users query.
-func mayNeedUsers(ctx context.Context, list bool) bool {
+// needsUsers reports whether the request will resolve users of the
+// connections the current resolver returns. Over REST that is a list (whose
+// answer maps its users). Over GraphQL it is decided from the operation as
+// gqlgen collects it below the current field (fragments and aliases
+// followed, @skip and @include applied): whether it selects a
+// Connection's createdByUser or updatedByUser, or a ConnectionList's users.
+// A request without them costs no users query.
+func needsUsers(ctx context.Context, list bool) bool {
 	if !graphql.HasOperationContext(ctx) {
 		return list
 	}
-	q := graphql.GetOperationContext(ctx).RawQuery
-	return strings.Contains(q, "ByUser") || strings.Contains(q, "users")
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return true // not below a field: load rather than guess
+	}
+	return selectsUsers(graphql.GetOperationContext(ctx), fc.Field.Selections)
+}
+
+func selectsUsers(op *graphql.OperationContext, sel ast.SelectionSet) bool {
+	for _, f := range graphql.CollectFields(op, sel, nil) {
+		if f.ObjectDefinition != nil {
+			switch f.ObjectDefinition.Name + "." + f.Name {
+			case "Connection.createdByUser", "Connection.updatedByUser", "ConnectionList.users":
+				return true
+			}
+		}
+		if len(f.Selections) > 0 && selectsUsers(op, f.Selections) {
+			return true
+		}
+	}
+	return false
 }
 
 func userIDs(conns []*model.Connection) []string {
