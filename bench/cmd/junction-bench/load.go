@@ -30,6 +30,10 @@ type target struct {
 	headers map[string]string
 	// check validates a response body during the probe before any load.
 	check func(body []byte) error
+	// sequential drives the target with one connection (wrk -t1 -c1), so
+	// req/s is one over the time of a request: for the slow pages, whose
+	// latency at -c32 would outlast a run.
+	sequential bool
 }
 
 // workload compares two targets: Junction, and its baseline (the raw server,
@@ -186,7 +190,11 @@ func (e *environment) load(ctx context.Context, t target, d time.Duration) (wrkR
 		return wrkResult{}, err
 	}
 	defer os.Remove(script)
-	cmd := exec.CommandContext(ctx, e.wrk, "-t"+strconv.Itoa(e.opts.Threads), "-c"+strconv.Itoa(e.opts.Conns),
+	threads, conns := e.opts.Threads, e.opts.Conns
+	if t.sequential {
+		threads, conns = 1, 1
+	}
+	cmd := exec.CommandContext(ctx, e.wrk, "-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns),
 		"-d"+strconv.Itoa(int(d/time.Second))+"s", "--timeout", "30s", "-s", script, t.server.base)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -269,6 +277,10 @@ func (e *environment) measure(ctx context.Context, w workload, dbKind string) (*
 			if err != nil {
 				return res, err
 			}
+			if r.requests < 10 {
+				res.problems = append(res.problems, fmt.Sprintf("%s round %d: only %d requests completed in %s, so its rate is coarse",
+					t.label, round+1, r.requests, e.opts.Duration))
+			}
 			if r.non2xx > 0 || r.sockErrs > 0 {
 				res.problems = append(res.problems, fmt.Sprintf("%s round %d: %d non-2xx responses, %d socket errors of %d requests",
 					t.label, round+1, r.non2xx, r.sockErrs, r.requests))
@@ -278,7 +290,7 @@ func (e *environment) measure(ctx context.Context, w workload, dbKind string) (*
 			} else {
 				res.baseRPS = append(res.baseRPS, r.rps)
 			}
-			e.logf("  %-4s %s round %d/%d  %-22s %9.0f req/s", w.id, dbKind, round+1, e.opts.Rounds, t.server.name, r.rps)
+			e.logf("  %-4s %s round %d/%d  %-22s %9s req/s", w.id, dbKind, round+1, e.opts.Rounds, t.server.name, rate(r.rps))
 		}
 	}
 	if e.opts.ProfileDir != "" && w.main.server.pprof != "" {
@@ -436,8 +448,8 @@ func (r *report) print(w io.Writer) {
 					met = "yes"
 				}
 			}
-			fmt.Fprintf(bw, "| %-*s | %14.0f | %14.0f | %6.2f | %6s | %4s |\n", width, res.w.id+" "+res.w.name,
-				median(res.mainRPS), median(res.baseRPS), res.ratio(), goal, met)
+			fmt.Fprintf(bw, "| %-*s | %14s | %14s | %6.2f | %6s | %4s |\n", width, res.w.id+" "+res.w.name,
+				rate(median(res.mainRPS)), rate(median(res.baseRPS)), res.ratio(), goal, met)
 		}
 		fmt.Fprintln(bw)
 	}
@@ -523,4 +535,15 @@ func cpuBusy(ctx context.Context, d time.Duration) (float64, error) {
 		return 0, err
 	}
 	return (b1 - b0) / (t1 - t0) * float64(runtime.NumCPU()), nil
+}
+
+// rate formats req/s: whole numbers, with decimals below 100.
+func rate(x float64) string {
+	switch {
+	case x >= 100:
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	case x >= 10:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64)
 }

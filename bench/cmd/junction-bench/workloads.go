@@ -211,12 +211,12 @@ func scaleWorkloads(big, small *proc, bigDB, smallDB *database, nBig, nSmall int
 		for _, order := range []string{"asc", "desc"} {
 			path := fmt.Sprintf("/api/v1/connections?sort=%s&order=%s&limit=100", key, order)
 			ws = append(ws, workload{
-				id: "L", name: fmt.Sprintf("REST page of 100, sort=%s %s: %s vs %s rows", key, order, thousands(nBig), thousands(nSmall)),
+				id: "L", name: fmt.Sprintf("REST page of 100 one at a time, sort=%s %s: %s vs %s rows", key, order, thousands(nBig), thousands(nSmall)),
 				baseLabel: "page at " + thousands(nSmall), goal: 0.5,
 				main: target{label: "Junction at " + thousands(nBig), server: big, method: "GET", paths: []string{path},
-					headers: bearer(bigDB.admin()), check: checkJSON(checkPage(100, nBig))},
+					headers: bearer(bigDB.admin()), check: checkJSON(checkPage(100, nBig)), sequential: true},
 				base: target{label: "Junction at " + thousands(nSmall), server: small, method: "GET", paths: []string{path},
-					headers: bearer(smallDB.admin()), check: checkJSON(checkPage(100, nSmall))},
+					headers: bearer(smallDB.admin()), check: checkJSON(checkPage(100, nSmall)), sequential: true},
 			})
 		}
 	}
