@@ -2,27 +2,20 @@
 // connections to external systems in one place, with sealed credentials, live
 // verification and a GraphQL API (plus a REST shim at /api/v1).
 //
-//	junction                 serve (the default)
-//	junction migrate         run database migrations and exit
-//	junction token create    create a tenant/user when missing and print a new token
-//	junction token revoke    revoke the token given on standard input
-//	junction rotate-keys     reseal every credential under the first key
+// The command line (serve, migrate, token create/list/revoke, rotate-keys,
+// version, help) is in cli.go; `junction --help` describes it.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -47,13 +40,6 @@ import (
 	"github.com/junctionhq/junction/rest"
 	"github.com/junctionhq/junction/store"
 )
-
-func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "junction:", err)
-		os.Exit(1)
-	}
-}
 
 // Config is the server configuration, from JUNCTION_* variables.
 type Config struct {
@@ -198,65 +184,6 @@ func newLogger(c Config, w io.Writer) *slog.Logger {
 	return slog.New(reqid.Handler{Handler: h})
 }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg, stderr)
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd, args = args[0], args[1:]
-	}
-	switch cmd {
-	case "serve":
-		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-		fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (JUNCTION_ADDR)")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-		defer stop()
-		return serve(ctx, cfg, log, stdout)
-	case "migrate":
-		st, err := openStore(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		applied, err := st.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "applied %d migration(s): %s\n", len(applied), strings.Join(applied, ", "))
-		return nil
-	case "token":
-		switch {
-		case len(args) > 0 && args[0] == "create":
-			return tokenCreate(ctx, cfg, log, args[1:], stdout)
-		case len(args) > 0 && args[0] == "revoke":
-			return tokenRevoke(ctx, cfg, log, args[1:], stdin, stdout)
-		}
-		return errors.New("usage: junction token create --tenant T --user U --email E --role admin|member\n       junction token revoke < token-file")
-	case "rotate-keys":
-		st, err := openStore(ctx, cfg, log)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		if _, err := st.Migrate(ctx); err != nil {
-			return err
-		}
-		n, err := st.RotateKeys(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "resealed %d connection(s) under key %q\n", n, st.Keys().Primary())
-		return nil
-	}
-	return fmt.Errorf("unknown command %q (want serve, migrate, token create or rotate-keys)", cmd)
-}
-
 // openKeys returns the key ring: from the environment, or for the embedded
 // default a generated data/encryption.key.
 func openKeys(cfg Config, log *slog.Logger) (*store.KeyRing, error) {
@@ -283,67 +210,6 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 		return nil, err
 	}
 	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir, Keys: keys, Log: log})
-}
-
-// tokenRevoke revokes the token read from stdin (never from the command
-// line, where it would land in shell history and the process list).
-func tokenRevoke(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) > 0 {
-		return errors.New("usage: junction token revoke < token-file (the token is read from standard input)")
-	}
-	b, err := io.ReadAll(io.LimitReader(stdin, 4096))
-	if err != nil {
-		return err
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return errors.New("token revoke: no token on standard input")
-	}
-	st, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	ok, err := st.RevokeToken(ctx, tok)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errors.New("token revoke: no such token")
-	}
-	fmt.Fprintln(stdout, "revoked")
-	return nil
-}
-
-func tokenCreate(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
-	tenant := fs.String("tenant", "default", "tenant name (created when missing)")
-	user := fs.String("user", "", "user name (created when missing)")
-	email := fs.String("email", "", "user email")
-	role := fs.String("role", "member", "admin or member")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *user == "" || *email == "" || (*role != "admin" && *role != "member") {
-		return errors.New("usage: junction token create --tenant T --user U --email E --role admin|member")
-	}
-	st, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	tok := auth.NewToken()
-	if _, err := st.EnsureUserToken(ctx, *tenant, *user, *email, *role, tok); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, tok)
-	return nil
 }
 
 // prepare opens the store, migrates, proves the key opens stored data and

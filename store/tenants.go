@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -384,6 +385,24 @@ func (s *Store) RotateKeys(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// RetiredKeysInUse returns the derived ids of the ring's keys other than
+// the primary that stored credentials still need: those whose key-check row
+// RotateKeys kept, because a connection it could open is still sealed with
+// them. Empty after a complete rotation: the old keys can be dropped.
+func (s *Store) RetiredKeysInUse(ctx context.Context) ([]string, error) {
+	var ids []string
+	if err := s.db.NewSelect().Model((*keyCheck)(nil)).Column("key_id").Scan(ctx, &ids); err != nil {
+		return nil, fmt.Errorf("store: key checks: %w", err)
+	}
+	var out []string
+	for _, id := range ids {
+		if d := s.keys.resolve(id); d != "" && d != s.keys.Primary() && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
