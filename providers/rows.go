@@ -212,6 +212,32 @@ func EncodeValue(v any) any {
 
 // MarshalValue is the JSON text of EncodeValue(v).
 func MarshalValue(v any) (json.RawMessage, error) {
+	// The common scalars are written directly: a JSON encoder per value was
+	// most of a 1,000-row query's CPU.
+	switch x := v.(type) {
+	case nil:
+		return json.RawMessage("null"), nil
+	case bool:
+		return strconv.AppendBool(nil, x), nil
+	case int64:
+		if x <= maxSafeInt && x >= -maxSafeInt {
+			return strconv.AppendInt(nil, x, 10), nil
+		}
+		return strconv.AppendQuote(nil, strconv.FormatInt(x, 10)), nil
+	case int32:
+		return strconv.AppendInt(nil, int64(x), 10), nil
+	case string:
+		if plainJSONString(x) {
+			b := make([]byte, 0, len(x)+2)
+			b = append(b, '"')
+			b = append(b, x...)
+			return append(b, '"'), nil
+		}
+	case Decimal:
+		if plainJSONString(string(x)) {
+			return strconv.AppendQuote(nil, string(x)), nil
+		}
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -219,6 +245,18 @@ func MarshalValue(v any) (json.RawMessage, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// plainJSONString reports whether s can be written between quotes as it is:
+// printable ASCII without '"' or '\\' (anything else goes through the
+// encoder, which escapes it).
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func intValue(n int64) any {
