@@ -82,9 +82,6 @@ func TestClassifyRefuses(t *testing.T) {
 		{"empty", "", "empty"},
 		{"only semicolons and comments", " ; -- nothing\n ; ", "empty"},
 		{"two selects", "SELECT 1; SELECT 2", "only one statement is allowed, but this text has 2"},
-		{"syntax error", "SELEC 1", `could not be parsed: syntax error at or near "SELEC"`},
-		{"unterminated string", "SELECT 'abc", "could not be parsed: unterminated quoted string"},
-		{"too deep", "SELECT " + strings.Repeat("(", 20000) + "1" + strings.Repeat(")", 20000), "could not be parsed"},
 		{"NUL byte", "SELECT 1\x00", "NUL"},
 		{"too long", "SELECT '" + strings.Repeat("x", maxSQLBytes) + "'", "longer than"},
 		{"insert", "INSERT INTO t VALUES (1)", "INSERT is not"},
@@ -92,8 +89,8 @@ func TestClassifyRefuses(t *testing.T) {
 		{"show", "SHOW work_mem", "SHOW is not"},
 		{"unnamed kind", "CLUSTER t", "a CLUSTER statement is not"},
 		{"into", "SELECT 1 INTO t", "SELECT ... INTO"},
-		{"into in a union arm is a syntax error", "SELECT 1 UNION SELECT 2 INTO t", "INTO"},
 		{"for update", "SELECT * FROM t FOR UPDATE", "locking clause"},
+		{"into in a union arm", "SELECT 1 UNION SELECT 2 INTO t", "INTO"},
 		{"for share in a subquery", "SELECT * FROM (SELECT * FROM t FOR SHARE) s", "locking clause"},
 		{"for update in a CTE", "WITH l AS (SELECT * FROM t FOR NO KEY UPDATE) SELECT * FROM l", "locking clause"},
 		{"data-modifying CTE", "WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", "a WITH query may only contain SELECT, but d is DELETE"},
@@ -128,6 +125,28 @@ func TestClassifyRefuses(t *testing.T) {
 			}
 			if !strings.Contains(pe.Message, tt.contains) {
 				t.Errorf("message %q does not contain %q", pe.Message, tt.contains)
+			}
+		})
+	}
+}
+
+// TestClassifySyntaxErrors: text PostgreSQL's parser rejects is the
+// database's own error (query_failed, 400), with the parser's message.
+func TestClassifySyntaxErrors(t *testing.T) {
+	tests := []struct{ name, sql, contains string }{
+		{"syntax error", "SELEC 1", `could not be parsed: syntax error at or near "SELEC"`},
+		{"unterminated string", "SELECT 'abc", "could not be parsed: unterminated quoted string"},
+		{"too deep", "SELECT " + strings.Repeat("(", 20000) + "1" + strings.Repeat(")", 20000), "could not be parsed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := classify(context.Background(), tt.sql)
+			if err == nil {
+				t.Fatalf("accepted: %+v", st)
+			}
+			pe := asError(t, err)
+			if pe.Code != providers.CodeQueryFailed || !strings.Contains(pe.Message, tt.contains) {
+				t.Fatalf("got %s %q, want query_failed containing %q", pe.Code, pe.Message, tt.contains)
 			}
 		})
 	}
@@ -229,7 +248,7 @@ func TestCorpusLayer1Alone(t *testing.T) {
 				if err == nil {
 					t.Fatalf("accepted: %q", st.Text)
 				}
-				if pe := asError(t, err); pe.Code != providers.CodeRefused {
+				if pe := asError(t, err); !stoppedByParser(pe) {
 					t.Fatalf("code = %s (%s)", pe.Code, pe.Message)
 				}
 			case "allowed":
@@ -258,4 +277,12 @@ func TestWarmParserReturnsAtOnce(t *testing.T) {
 			t.Errorf("code = %s (%s), want timeout", pe.Code, pe.Message)
 		}
 	}
+}
+
+// stoppedByParser reports whether layer 1 stopped a statement before the
+// database: a refusal, or a syntax error from PostgreSQL's own parser
+// (reported as query_failed, but nothing was sent).
+func stoppedByParser(pe *providers.Error) bool {
+	return pe.Code == providers.CodeRefused ||
+		pe.Code == providers.CodeQueryFailed && strings.Contains(pe.Message, "could not be parsed")
 }

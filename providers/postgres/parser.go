@@ -24,8 +24,9 @@ func WarmParser() { warmParser() }
 // ParserBackend names the parser this build uses: "cgo" or "wasm".
 func ParserBackend() string { return parserBackend }
 
-// parse parses sql, waiting under ctx for the parser to be ready; a parse
-// failure (or a panic inside the parser) is a refusal.
+// parse parses sql, waiting under ctx for the parser to be ready. A syntax
+// error is CodeQueryFailed with the parser's message (API.md: syntax errors
+// are the database's errors, 400); a panic inside the parser is a refusal.
 func parse(ctx context.Context, sql string) (tree *pg.ParseResult, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -37,7 +38,10 @@ func parse(ctx context.Context, sql string) (tree *pg.ParseResult, err error) {
 		if _, ok := err.(*providers.Error); ok {
 			return nil, err
 		}
-		return nil, &providers.Error{Code: providers.CodeRefused, Message: "postgres: the statement could not be parsed: " + providers.CutDetail(err.Error()), Err: err}
+		// PostgreSQL's own parser found a syntax error: the message is the
+		// one the database would raise, so it is the database's error
+		// (query_failed), not a refusal of what the statement does.
+		return nil, &providers.Error{Code: providers.CodeQueryFailed, Message: "postgres: the statement could not be parsed: " + providers.CutDetail(err.Error()), Err: err}
 	}
 	return tree, nil
 }
