@@ -246,7 +246,7 @@ func prepare(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer
 		}
 		fmt.Fprintf(stdout, "Created tenant \"default\" with an admin user. Admin token (shown once, keep it):\n\n    %s\n\n", tok)
 		fmt.Fprintf(stdout, "Use it as a bearer token, e.g.  curl -H 'Authorization: Bearer %s' http://localhost%s/api/v1/me\n", tok, displayAddr(cfg.Addr))
-		fmt.Fprintf(stdout, "or sign GraphiQL in at http://localhost%s/ with:  curl -X POST -H 'Content-Type: application/json' -d '{\"token\":\"%s\"}' http://localhost%s/login\n", displayAddr(cfg.Addr), tok, displayAddr(cfg.Addr))
+		fmt.Fprintf(stdout, "or open GraphiQL at http://localhost%s/ and sign in with it at http://localhost%s/login\n", displayAddr(cfg.Addr), displayAddr(cfg.Addr))
 	}
 	return st, nil
 }
@@ -345,10 +345,18 @@ func newHandler(cfg Config, st *store.Store, log *slog.Logger) (h http.Handler, 
 	})
 	r.With(auth.RequireJSON).Post("/login", authn.Login)
 	r.Post("/logout", authn.Logout)
-	// GraphiQL, served from the binary (no CDN) under a self-only CSP.
-	ui := graphiql.Handler(graphiql.Options{Endpoint: "/graphql"})
+	// GraphiQL, served from the binary (no CDN) under a self-only CSP, and
+	// the sign-in page (GET /login) that POSTs a token to /login and
+	// returns to it. A person who is not signed in sees GraphiQL with a
+	// banner linking there, not a redirect: GraphiQL also works with a
+	// bearer token in its Headers tab.
+	gopts := graphiql.Options{Endpoint: "/graphql", LoginURL: "/login", LogoutURL: "/logout", Home: "/"}
+	ui := graphiql.Handler(gopts)
 	r.Handle("/", ui)
 	r.Handle(graphiql.AssetPrefix+"*", ui)
+	login := graphiql.LoginHandler(gopts)
+	r.Get("/login", login.ServeHTTP)
+	r.Head("/login", login.ServeHTTP)
 	// The API description is public, as FastAPI serves it, so client
 	// generators and docs tools need no token.
 	r.Get("/api/v1/openapi.json", rest.OpenAPIHandler)

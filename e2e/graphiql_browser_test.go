@@ -25,12 +25,15 @@ import (
 
 // TestGraphiQLInBrowser drives a real headless Chromium against a started
 // junction server, with nothing but loopback reachable: the page loads
-// offline, a person who is not signed in gets the sign-in hint (not "Error
-// fetching schema"), a token in the Headers tab loads the schema, Docs shows
-// it, a query runs and its result shows the user's name; a session cookie
-// from POST /login shows "signed in as" and sign-out ends it. No request
-// leaves the server's origin and the Content-Security-Policy is never
-// violated. Screenshots are kept (see artifactsDir).
+// offline; a person who is not signed in gets the sign-in banner (not
+// "Error fetching schema"), follows it to the sign-in page, where a wrong
+// token is refused and the right one starts a session and returns to
+// GraphiQL; the schema loads at once (Docs shows it), the bar says who is
+// signed in, the preloaded first example runs and its result shows in the
+// result pane; sign-out ends the session; a token in the Headers tab works
+// without one. No request leaves the server's origin and the
+// Content-Security-Policy is never violated. Screenshots are kept (see
+// artifactsDir).
 func TestGraphiQLInBrowser(t *testing.T) {
 	chromium := browserPath(t)
 	srv := startServer(t)
@@ -172,36 +175,87 @@ func TestGraphiQLInBrowser(t *testing.T) {
 	}
 	visibleToolEditor := `.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror`
 
-	// 1. Not signed in: the hint, and the 401 explained in the result pane.
+	// navigate runs actions that load a new page (a click on a link, a
+	// form that goes on to another page) and waits for it to load.
+	navigate := func(what string, trigger chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		step(what, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.WaitEvent(page.LoadEventFired, nil, trigger)(ctx, tg)
+			return err
+		}))
+	}
+	signedInAs := func(how string) string {
+		return `document.body.dataset.signedIn === 'true' && document.getElementById('junction-identity').textContent.includes(` + jsString("Signed in as "+srv.User+how) + `)`
+	}
+
+	// 1. Not signed in: the banner links to the sign-in page, and the 401 is
+	// explained in the result pane (not "Error fetching schema").
 	step("open "+base+"/", enable, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(".graphiql-container")))
-	step("sign-in hint", chromedp.WaitVisible(chromedp.CSS("#junction-notice")))
+	step("sign-in banner", chromedp.WaitVisible(chromedp.CSS("#junction-notice")))
 	waitFor("the 401 in the result pane", resultHas("Not signed in (HTTP 401)"))
 	waitFor("no 'Error fetching schema'", `!document.body.textContent.includes('Error fetching schema')`)
 	step("show the first example's variables", chromedp.Click(chromedp.CSS(`button[data-name="variables"]`)))
 	waitFor("the first example's variables", `document.querySelector('`+visibleToolEditor+`').textContent.includes('"search"')`)
 	screenshot("01-signed-out.png")
 
-	// 2. A token in the Headers tab: the schema loads and the bar says who.
+	// 2. The banner's link opens the sign-in page; a wrong token is
+	// refused there, the right one starts a session and returns to
+	// GraphiQL, which loads the schema and says who is signed in.
+	navigate("follow the banner's sign-in link", chromedp.Click(chromedp.CSS(`#junction-notice a`)))
+	step("the sign-in form", chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	waitFor("the sign-in page at /login", `location.pathname === '/login'`)
+	step("type a wrong token", chromedp.Click(chromedp.CSS("#login-token")), insertText("jct_not-a-known-token"),
+		chromedp.Click(chromedp.CSS("#login-submit")))
+	waitFor("the refusal on the sign-in page", `!document.getElementById('login-error').hidden && document.getElementById('login-error').textContent.includes('not known')`)
+	step("clear the token field", chromedp.Click(chromedp.CSS("#login-token")),
+		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), insertText(srv.Token))
+	screenshot("02-sign-in.png")
+	navigate("sign in through the form", chromedp.Click(chromedp.CSS("#login-submit")))
+	step("back in GraphiQL", chromedp.WaitVisible(chromedp.CSS(".graphiql-container")))
+	waitFor("GraphiQL at /", `location.pathname === '/'`)
+	waitFor("signed in with the session", signedInAs(" (e2e, admin)"))
+	step("sign-out button", chromedp.WaitVisible(chromedp.CSS("#junction-signout")))
+	step("no sign-in banner", chromedp.WaitNotVisible(chromedp.CSS("#junction-notice")))
+	cookies, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`))
+	if err != nil || strings.Contains(cookies, "junction_session") || strings.Contains(cookies, srv.Token) {
+		t.Errorf("the session cookie is readable by scripts, or the token is in a cookie: %q %v", cookies, err)
+	}
+	screenshot("03-signed-in.png")
+
+	// 3. Docs, right after sign-in (no re-fetch): the root types, then
+	// the Query type's fields.
+	step("open Docs", chromedp.Click(chromedp.CSS(`button[aria-label="Show Documentation Explorer"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".graphiql-doc-explorer")))
+	waitFor("the root types in Docs", `document.querySelector('.graphiql-doc-explorer').textContent.includes('Query')`)
+	step("open Query in Docs", chromedp.Click(`//div[contains(@class,"graphiql-doc-explorer")]//a[normalize-space()="Query"]`))
+	waitFor("Query's fields in Docs", `['connections', 'connectionBySlug', 'providers', 'me'].every(f => document.querySelector('.graphiql-doc-explorer').textContent.includes(f))`)
+	screenshot("04-docs.png")
+
+	// 4. Run the preloaded first example (ListConnections) as it is and
+	// read the result pane.
+	waitFor("the first example in the active tab", `document.querySelector('.graphiql-tab-active').textContent.includes('ListConnections')`)
+	step("run the preloaded query", chromedp.Click(chromedp.CSS(".graphiql-execute-button")))
+	waitFor("the preloaded query's result", resultHas(`"name": "`+srv.User+`"`)+` && `+resultHas(`"total": 0`)+` && `+resultHas(`"connections": []`))
+	screenshot("05-result.png")
+
+	// 5. Sign out: the session ends and the banner is back.
+	navigate("sign out", chromedp.Click(chromedp.CSS("#junction-signout")))
+	step("GraphiQL after sign-out", chromedp.WaitVisible(chromedp.CSS(".graphiql-container")))
+	waitFor("signed out after sign-out", `document.body.dataset.signedIn === 'false'`)
+	step("sign-in banner after sign-out", chromedp.WaitVisible(chromedp.CSS("#junction-notice")))
+
+	// 6. Without a session, a token in the Headers tab works too: the
+	// schema loads, the bar says so, a query runs; the token is not kept
+	// in localStorage.
 	step("type a token in the Headers tab",
 		chromedp.Click(chromedp.CSS(`button[data-name="headers"]`)),
 		chromedp.Click(chromedp.CSS(visibleToolEditor)),
 		insertText(`{"Authorization": "Bearer `+srv.Token+`"}`),
 		chromedp.Click(chromedp.CSS(`button[aria-label="Re-fetch GraphQL schema"]`)),
 	)
-	waitFor("signed in with the header", `document.body.dataset.signedIn === 'true' && document.getElementById('junction-identity').textContent.includes(`+jsString("Signed in as "+srv.User)+`)`)
-	step("no sign-in hint", chromedp.WaitNotVisible(chromedp.CSS("#junction-notice")))
-
-	// 3. Docs: the schema's root types, then the Query type's fields.
-	step("open Docs", chromedp.Click(chromedp.CSS(`button[aria-label="Show Documentation Explorer"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".graphiql-doc-explorer")))
-	waitFor("the root types in Docs", `document.querySelector('.graphiql-doc-explorer').textContent.includes('Query')`)
-	step("open Query in Docs", chromedp.Click(`//div[contains(@class,"graphiql-doc-explorer")]//a[normalize-space()="Query"]`))
-	waitFor("Query's fields in Docs", `['connections', 'connectionBySlug', 'providers', 'me'].every(f => document.querySelector('.graphiql-doc-explorer').textContent.includes(f))`)
-	screenshot("02-docs.png")
-
-	// 4. Run { me { name } } (in this tab: GraphiQL keeps headers per tab)
-	// and read the result pane.
-	step("type { me { name } } and run it",
+	waitFor("signed in with the header", signedInAs(" (e2e, admin) with the Authorization header"))
+	step("no sign-in banner with the header", chromedp.WaitNotVisible(chromedp.CSS("#junction-notice")))
+	step("type { me { name } }",
 		chromedp.Click(chromedp.CSS(".graphiql-query-editor .CodeMirror")),
 		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
 		insertText("{ me { name } }"),
@@ -210,36 +264,20 @@ func TestGraphiQLInBrowser(t *testing.T) {
 	// debounce; the tab's title shows when it has.
 	waitFor("the edit to reach GraphiQL", `document.querySelector('.graphiql-tab-active').textContent.includes('<untitled>')`)
 	step("run it", chromedp.Click(chromedp.CSS(".graphiql-execute-button")))
-	waitFor("the user's name in the result pane", resultHas(`"name": "`+srv.User+`"`))
-	screenshot("03-result.png")
+	waitFor("the user's name in the result pane", resultHas(`"name": "`+srv.User+`"`)+` && !`+resultHas(`"total"`))
+	screenshot("06-header-token.png")
 	noToken, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!JSON.stringify(Object.assign({}, localStorage)).includes(`+jsString(srv.Token)+`)`))
 	if err != nil || !noToken {
 		t.Errorf("the token typed in the Headers tab was persisted in localStorage (err %v)", err)
 	}
-
-	// 5. A browser session (POST /login sets the cookie): after a reload the
-	// bar says who is signed in and offers sign-out, which ends the session.
-	status, err := chromedp.Run(ctx, chromedp.Evaluate[int](`fetch('/login', {method: 'POST', credentials: 'same-origin',
-		headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token: `+jsString(srv.Token)+`})}).then(r => r.status)`,
-		chromedp.EvalAwaitPromise))
-	if err != nil || status != http.StatusOK {
-		t.Fatalf("POST /login from the page: status %d, %v", status, err)
-	}
+	// A reload keeps the six tabs (no extra "<untitled>" one) and, without
+	// the header (not persisted) or a session, shows the banner again.
 	step("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".graphiql-container")))
-	waitFor("signed in with the session", `document.body.dataset.signedIn === 'true' && document.getElementById('junction-identity').textContent.includes(`+jsString("Signed in as "+srv.User+" (e2e, admin)")+`)`)
-	step("sign-out button", chromedp.WaitVisible(chromedp.CSS("#junction-signout")))
+	waitFor("signed out after the reload", `document.body.dataset.signedIn === 'false'`)
 	tabs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('.graphiql-tab')).map(t => t.textContent)`))
 	if err != nil || len(tabs) != 6 || !strings.Contains(tabs[0], "<untitled>") {
 		t.Errorf("after a reload the tabs are %q (%v), want the six of before", tabs, err)
 	}
-	screenshot("04-session.png")
-	// Sign-out reloads the page once the session is gone.
-	step("sign out", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS("#junction-signout")))(ctx, tg)
-		return err
-	}), chromedp.WaitVisible(chromedp.CSS(".graphiql-container")))
-	waitFor("signed out after sign-out", `document.body.dataset.signedIn === 'false'`)
-	step("sign-in hint after sign-out", chromedp.WaitVisible(chromedp.CSS("#junction-notice")))
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -16,8 +16,13 @@
 // a sign-in hint linking to Options.LoginURL instead of "Error fetching
 // schema"; once a request succeeds it asks `me` and shows "Signed in as
 // NAME (TENANT, ROLE)" with a Sign out button that POSTs to
-// Options.LogoutURL and reloads. A sign-in page served beside it can use
-// SecurityHeaders for the same policy.
+// Options.LogoutURL and reloads.
+//
+// LoginHandler serves the sign-in page under the same policy (mount it for
+// GET and HEAD at Options.LoginURL, beside the POST that starts a session):
+// a person pastes an API token, the page POSTs it as JSON to LoginURL on the
+// same origin and returns to GraphiQL (Options.Home, or a same-origin ?next=),
+// which then loads the schema with the session cookie.
 package graphiql
 
 //go:generate go run ./internal/fetch -dir assets
@@ -79,6 +84,9 @@ type Options struct {
 	LoginURL string
 	// LogoutURL is what the sign-out button POSTs to (default "/logout").
 	LogoutURL string
+	// Home is where GraphiQL is served, where the sign-in page returns
+	// (default "/").
+	Home string
 }
 
 func (o Options) withDefaults() Options {
@@ -94,10 +102,13 @@ func (o Options) withDefaults() Options {
 	if o.LogoutURL == "" {
 		o.LogoutURL = "/logout"
 	}
+	if o.Home == "" {
+		o.Home = "/"
+	}
 	return o
 }
 
-//go:embed assets static page.html examples
+//go:embed assets static page.html login.html examples
 var files embed.FS
 
 // asset is one file served under AssetPrefix.
@@ -215,12 +226,46 @@ func Examples() []Example {
 	return out
 }
 
-var page = template.Must(template.ParseFS(files, "page.html"))
+var (
+	page      = template.Must(template.ParseFS(files, "page.html"))
+	loginPage = template.Must(template.ParseFS(files, "login.html"))
+)
 
 type pageData struct {
 	Options
 	Examples string
 	Asset    func(name string) (string, error)
+}
+
+// render executes a page template with o and the asset URLs of this build.
+func render(t *template.Template, o Options, examples string) []byte {
+	var b bytes.Buffer
+	err := t.Execute(&b, pageData{Options: o, Examples: examples, Asset: func(name string) (string, error) {
+		a, ok := assets[name]
+		if !ok {
+			return "", fmt.Errorf("no asset %q", name)
+		}
+		return a.url(), nil
+	}})
+	if err != nil {
+		panic(fmt.Sprintf("graphiql: %s: %v", t.Name(), err))
+	}
+	return b.Bytes()
+}
+
+// serveHTML serves a page of this package: GET and HEAD only, under the
+// security headers, revalidated (it names the assets of this build).
+func serveHTML(w http.ResponseWriter, r *http.Request, html []byte) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h := w.Header()
+	SecurityHeaders(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(html))
 }
 
 // Handler serves the page at "/" and the assets under AssetPrefix (GET and
@@ -231,38 +276,29 @@ func Handler(o Options) http.Handler {
 	if err != nil {
 		panic(err)
 	}
-	var b bytes.Buffer
-	err = page.Execute(&b, pageData{Options: o, Examples: string(examples), Asset: func(name string) (string, error) {
-		a, ok := assets[name]
-		if !ok {
-			return "", fmt.Errorf("no asset %q", name)
-		}
-		return a.url(), nil
-	}})
-	if err != nil {
-		panic(fmt.Sprintf("graphiql: page: %v", err))
-	}
-	html := b.Bytes()
+	html := render(page, o, string(examples))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
 		switch {
 		case r.URL.Path == "/":
-			h := w.Header()
-			SecurityHeaders(h)
-			h.Set("Content-Type", "text/html; charset=utf-8")
-			// The page names the assets of this build: revalidate it.
-			h.Set("Cache-Control", "no-cache")
-			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(html))
+			serveHTML(w, r, html)
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		case strings.HasPrefix(r.URL.Path, AssetPrefix):
 			serveAsset(w, r, strings.TrimPrefix(r.URL.Path, AssetPrefix))
 		default:
 			http.NotFound(w, r)
 		}
 	})
+}
+
+// LoginHandler serves the sign-in page (GET and HEAD, at whatever path it is
+// mounted: Options.LoginURL) under the same security headers as GraphiQL.
+// Its script and style are GraphiQL's assets, served by Handler.
+func LoginHandler(o Options) http.Handler {
+	o = o.withDefaults()
+	html := render(loginPage, o, "")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveHTML(w, r, html) })
 }
 
 // serveAsset serves rest = "<hash>/<name>": immutable, gzipped when the

@@ -307,3 +307,47 @@ func TestExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginPage: the sign-in page has GraphiQL's security headers, no inline
+// code, a token field and a script of this build, and names where it posts
+// and returns.
+func TestLoginPage(t *testing.T) {
+	h := graphiql.LoginHandler(graphiql.Options{})
+	w := get(t, h, http.MethodGet, "/login")
+	if w.Code != http.StatusOK || w.Header().Get("Content-Security-Policy") != graphiql.ContentSecurityPolicy ||
+		w.Header().Get("X-Frame-Options") != "DENY" || w.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("GET /login: %d %v", w.Code, w.Header())
+	}
+	body := w.Body.String()
+	for _, want := range []string{`data-login-url="/login"`, `data-endpoint="/graphql"`, `data-home="/"`, `id="login-token"`, `type="password"`, `autocomplete="off"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the sign-in page lacks %s", want)
+		}
+	}
+	if m := regexp.MustCompile(`(?i)\son[a-z]+\s*=|\sstyle\s*=|<style|javascript:|\saction\s*=`).FindString(body); m != "" {
+		t.Errorf("the sign-in page has inline code or a form action: %q", m)
+	}
+	scripts := scriptTag.FindAllStringSubmatch(body, -1)
+	if len(scripts) != 1 || !strings.Contains(scripts[0][1], "/login.js") || strings.TrimSpace(scripts[0][2]) != "" {
+		t.Fatalf("scripts: %q", scripts)
+	}
+	// Its assets are served by the GraphiQL handler.
+	ui := graphiql.Handler(graphiql.Options{})
+	for _, m := range srcAttr.FindAllStringSubmatch(body, -1) {
+		if strings.HasPrefix(m[1], graphiql.AssetPrefix) {
+			if w := get(t, ui, http.MethodGet, m[1]); w.Code != http.StatusOK {
+				t.Errorf("GET %s: %d", m[1], w.Code)
+			}
+		}
+	}
+	if w := get(t, h, http.MethodPost, "/login"); w.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST to the page handler: %d", w.Code)
+	}
+	if w := get(t, h, http.MethodHead, "/login"); w.Code != http.StatusOK || w.Body.Len() != 0 {
+		t.Errorf("HEAD: %d", w.Code)
+	}
+	body = get(t, graphiql.LoginHandler(graphiql.Options{LoginURL: "/sign-in", Home: "/ui/"}), http.MethodGet, "/sign-in").Body.String()
+	if !strings.Contains(body, `data-login-url="/sign-in"`) || !strings.Contains(body, `href="/ui/"`) {
+		t.Errorf("options not on the page")
+	}
+}
