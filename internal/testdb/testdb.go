@@ -1,7 +1,8 @@
 // Package testdb runs a test against every database the store supports: SQLite
 // always, PostgreSQL when JUNCTION_TEST_DATABASE_URL is set (each test in a
 // schema of its own, dropped afterwards). With JUNCTION_TEST_REQUIRE_POSTGRES=1
-// a missing PostgreSQL fails the test instead of skipping it.
+// a missing PostgreSQL fails the test instead of skipping it. A skipped
+// PostgreSQL half is said in go test's normal output, once (noteSkipped).
 package testdb
 
 import (
@@ -51,6 +52,7 @@ func Each(t *testing.T, f func(t *testing.T, db DB)) {
 			if os.Getenv("JUNCTION_TEST_REQUIRE_POSTGRES") == "1" {
 				t.Fatal("JUNCTION_TEST_REQUIRE_POSTGRES=1 but JUNCTION_TEST_DATABASE_URL is not set")
 			}
+			noteSkipped()
 			t.Skip("PostgreSQL half skipped: set JUNCTION_TEST_DATABASE_URL=postgres://user:pass@127.0.0.1:5432/db?sslmode=disable to run it (.ci/run does)")
 		}
 		f(t, DB{Name: "postgres", URL: freshSchema(t, u), DataDir: t.TempDir()})
@@ -91,6 +93,7 @@ func SQLitePath(db DB) string { return filepath.Join(db.DataDir, "junction.db") 
 func FreshSchema(tb testing.TB) string {
 	u := os.Getenv("JUNCTION_TEST_DATABASE_URL")
 	if u == "" {
+		noteSkipped()
 		tb.Skip("set JUNCTION_TEST_DATABASE_URL to run this against PostgreSQL")
 	}
 	return freshSchema(tb, u)
