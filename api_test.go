@@ -131,6 +131,10 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("reactivate: %+v", d)
 		}
 
+		// Only a global connection can be the tenant's default.
+		for _, id := range []string{c.ID, second.ID} {
+			e.must(e.admin, updateQ, map[string]any{"id": id, "in": map[string]any{"visibility": "global"}}, "updateConnection", &u)
+		}
 		e.must(e.admin, `mutation($id: ID!) { setDefaultConnection(id: $id) { isDefault } }`, map[string]any{"id": c.ID}, "setDefaultConnection", &d)
 		e.must(e.admin, `mutation($id: ID!) { setDefaultConnection(id: $id) { isDefault } }`, map[string]any{"id": second.ID}, "setDefaultConnection", &d)
 		var first conn

@@ -72,6 +72,9 @@ type Config struct {
 	TrustProxy bool
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// GraphQLMaxResponseBytes caps a GraphQL response's size
+	// (JUNCTION_GRAPHQL_MAX_RESPONSE_BYTES): past it the answer is an error.
+	GraphQLMaxResponseBytes int
 	// AuthCacheTTL is how long an identity resolved from a token or
 	// session is reused (JUNCTION_AUTH_CACHE_TTL, default and most 1s; 0
 	// looks every request up): a revocation reaches every replica within it.
@@ -142,18 +145,22 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.ParserTokenLimit = num("JUNCTION_GRAPHQL_TOKEN_LIMIT", 15000)
 	c.QueryCacheSize = num("JUNCTION_GRAPHQL_QUERY_CACHE_SIZE", 1000)
 	c.APQCacheSize = num("JUNCTION_GRAPHQL_APQ_CACHE_SIZE", 1000)
+	c.GraphQLMaxResponseBytes = num("JUNCTION_GRAPHQL_MAX_RESPONSE_BYTES", defaultMaxResponseBytes)
 	c.Introspection = boolean("JUNCTION_GRAPHQL_INTROSPECTION", true)
 	c.Metrics = boolean("JUNCTION_METRICS", true)
 	d := resolvers.DefaultLimits
 	c.Limits = resolvers.Limits{
-		FilesMaxItems:        num("JUNCTION_FILES_MAX_ITEMS", d.FilesMaxItems),
-		FilesMaxDepth:        num("JUNCTION_FILES_MAX_DEPTH", d.FilesMaxDepth),
-		FilesTimeout:         dur("JUNCTION_FILES_TIMEOUT", d.FilesTimeout),
-		RequestProviderCalls: num("JUNCTION_REQUEST_PROVIDER_CONCURRENCY", d.RequestProviderCalls),
-		QueryTimeout:         dur("JUNCTION_QUERY_TIMEOUT", d.QueryTimeout),
-		QueryMaxRows:         num("JUNCTION_QUERY_MAX_ROWS", d.QueryMaxRows),
-		QueryMaxBytes:        num("JUNCTION_QUERY_MAX_BYTES", d.QueryMaxBytes),
-		SchemaCacheTTL:       dur("JUNCTION_SCHEMA_CACHE_TTL", d.SchemaCacheTTL),
+		FilesMaxItems:             num("JUNCTION_FILES_MAX_ITEMS", d.FilesMaxItems),
+		FilesMaxDepth:             num("JUNCTION_FILES_MAX_DEPTH", d.FilesMaxDepth),
+		FilesTimeout:              dur("JUNCTION_FILES_TIMEOUT", d.FilesTimeout),
+		RequestProviderCalls:      num("JUNCTION_REQUEST_PROVIDER_CONCURRENCY", d.RequestProviderCalls),
+		MaxRequestProviderCalls:   num("JUNCTION_REQUEST_PROVIDER_CALLS", d.MaxRequestProviderCalls),
+		ProviderConcurrency:       num("JUNCTION_PROVIDER_CONCURRENCY", d.ProviderConcurrency),
+		TenantProviderConcurrency: num("JUNCTION_TENANT_PROVIDER_CONCURRENCY", d.TenantProviderConcurrency),
+		QueryTimeout:              dur("JUNCTION_QUERY_TIMEOUT", d.QueryTimeout),
+		QueryMaxRows:              num("JUNCTION_QUERY_MAX_ROWS", d.QueryMaxRows),
+		QueryMaxBytes:             num("JUNCTION_QUERY_MAX_BYTES", d.QueryMaxBytes),
+		SchemaCacheTTL:            dur("JUNCTION_SCHEMA_CACHE_TTL", d.SchemaCacheTTL),
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -469,6 +476,9 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 		return providerCallCost + child
 	}
 	gc.Complexity.Mutation.RunQuery = func(child int, _ string, _ string, maxRows *int) int { return providerCallCost + child }
+	gc.Complexity.Mutation.VerifyConnection = func(child int, _ string) int { return providerCallCost + child }
+	gc.Complexity.Mutation.TestConnection = func(child int, _ model.TestConnectionInput) int { return providerCallCost + child }
+	costProviders(&gc, res.Providers)
 	srv := handler.New(graph.NewExecutableSchema(gc))
 	srv.AddTransport(graphqlTransport{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
@@ -478,6 +488,15 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	// However it is priced, one operation makes at most
+	// JUNCTION_REQUEST_PROVIDER_CALLS provider calls and answers at most
+	// JUNCTION_GRAPHQL_MAX_RESPONSE_BYTES.
+	srv.Use(res.ProviderBudget())
+	maxResponse := cfg.GraphQLMaxResponseBytes
+	if maxResponse <= 0 {
+		maxResponse = defaultMaxResponseBytes
+	}
+	srv.Use(responseCap{max: maxResponse})
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(log))
 	srv.SetRecoverFunc(graphqlRecover(log))
 	return srv

@@ -75,3 +75,25 @@ func TestNoUnguardedFallback(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// TestWithMaxBody: the derived client caps bodies at the lower limit and
+// leaves the original alone.
+func TestWithMaxBody(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, 100))
+	}))
+	defer srv.Close()
+	base := testClient(HTTPOptions{MaxBodyBytes: 1000})
+	small := WithMaxBody(base, 50)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
+	if _, _, err := (Config{HTTPClient: small}).Do(req, "p"); !errors.Is(err, ErrBodyTooLarge) {
+		t.Errorf("capped at 50: %v, want ErrBodyTooLarge", err)
+	}
+	req, _ = http.NewRequest(http.MethodGet, srv.URL, nil)
+	if _, body, err := (Config{HTTPClient: base}).Do(req, "p"); err != nil || len(body) != 100 {
+		t.Errorf("original: %d bytes, %v", len(body), err)
+	}
+	if WithMaxBody(base, 5000) != base || WithMaxBody(http.DefaultClient, 10) != http.DefaultClient {
+		t.Error("a higher cap or a foreign client should be returned as is")
+	}
+}

@@ -102,6 +102,22 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	}
 }
 
+// WithMaxBody returns a client like c (made by NewHTTPClient) whose
+// response bodies are capped at n bytes when that is below c's cap; it
+// shares c's connections and dialer. A client NewHTTPClient did not make is
+// returned as it is.
+func WithMaxBody(c *http.Client, n int64) *http.Client {
+	t, ok := c.Transport.(*retryTransport)
+	if !ok || n <= 0 || n >= t.opts.MaxBodyBytes {
+		return c
+	}
+	o := t.opts
+	o.MaxBodyBytes = n
+	out := *c
+	out.Transport = &retryTransport{next: t.next, opts: o}
+	return &out
+}
+
 // stripCredentials removes every header that may carry a credential: the
 // standard ones and any custom header the providers use for tokens, keys,
 // passwords, sessions or signatures.

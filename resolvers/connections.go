@@ -1,7 +1,9 @@
 package resolvers
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -103,6 +105,9 @@ func (r *Resolver) getConnectionBySlug(ctx context.Context, slug string) (*model
 	if err != nil {
 		return nil, err
 	}
+	if !storable(slug) {
+		return nil, invalid(notStorable([]any{"slug"}))
+	}
 	c, err := r.Store.GetConnectionBySlug(ctx, who.TenantID, slug)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !canSee(who, c)) {
 		return nil, nil
@@ -135,6 +140,9 @@ func (r *Resolver) listConnections(ctx context.Context, in ListInput) (*model.Co
 	var errs []FieldError
 	if in.Search != nil {
 		p.Search = strings.TrimSpace(*in.Search)
+		if !storable(p.Search) {
+			errs = append(errs, notStorable([]any{"search"}))
+		}
 	}
 	if in.Sort != nil {
 		if !in.Sort.IsValid() {
@@ -166,6 +174,9 @@ func (r *Resolver) listConnections(ctx context.Context, in ListInput) (*model.Co
 	if in.Cursor != nil && *in.Cursor != "" {
 		p.Cursor = *in.Cursor
 		p.Offset = 0
+		if !cursorStorable(p.Cursor) {
+			errs = append(errs, FieldError{Loc: []any{"cursor"}, Msg: "Invalid cursor: it is malformed or was made for another sort or order", Type: "value_error"})
+		}
 	}
 	if len(errs) > 0 {
 		return nil, invalid(errs...)
@@ -224,8 +235,9 @@ type createPlan struct {
 	visibility model.Visibility
 }
 
-// planCreate validates a create request and reports every problem at once.
-func (r *Resolver) planCreate(in CreateInput) (*createPlan, error) {
+// planCreate validates a create request and reports every problem at once,
+// including what the driver's Open refuses (openCheck).
+func (r *Resolver) planCreate(ctx context.Context, in CreateInput) (*createPlan, error) {
 	var errs []FieldError
 	p := &createPlan{autoSlug: true, visibility: model.VisibilityPrivate}
 	errs = append(errs, checkName([]any{"name"}, in.Name)...)
@@ -252,6 +264,9 @@ func (r *Resolver) planCreate(in CreateInput) (*createPlan, error) {
 		var verrs []FieldError
 		p.cfg, verrs = validateSpec(drv.Spec(), orEmpty(in.Config.Value()), p.secrets)
 		errs = append(errs, verrs...)
+		if len(verrs) == 0 && len(serrs) == 0 {
+			errs = append(errs, r.openCheck(ctx, drv, p.cfg, p.secrets)...)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, invalid(errs...)
@@ -260,14 +275,51 @@ func (r *Resolver) planCreate(in CreateInput) (*createPlan, error) {
 	return p, nil
 }
 
+// openCheck runs the driver's Open, which does no network I/O, on settings
+// that passed the spec's validation, so a config Open would refuse (a port
+// out of range, a malformed URL, an extra header that would carry a
+// credential) is a 422 at its field when it is sent, not an invalid_config
+// at the first verify. The field is the one the driver's error names
+// (providers.InvalidField), under "credentials" for a secret; ["config"]
+// when it names none. Other failures of Open are left to the provider call.
+func (r *Resolver) openCheck(ctx context.Context, drv providers.Driver, settings map[string]any, secrets map[string]string) []FieldError {
+	cfg := r.providerConfig(settings, secrets, nil)
+	conn, err := drv.Open(ctx, cfg)
+	if err == nil {
+		conn.Close()
+		return nil
+	}
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Code != providers.CodeInvalidConfig {
+		return nil
+	}
+	loc := []any{"config"}
+	if len(pe.Field) > 0 {
+		if f, ok := drv.Spec().Field(pe.Field[0]); ok {
+			if f.Secret {
+				loc = []any{"credentials"}
+			}
+			for _, k := range pe.Field {
+				loc = append(loc, k)
+			}
+		}
+	}
+	return []FieldError{{Loc: loc, Msg: "Value error, " + providers.RedactMessage(pe.Message, cfg.Secrets), Type: "value_error"}}
+}
+
 func (r *Resolver) createConnection(ctx context.Context, in CreateInput) (*model.Connection, error) {
 	who, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.planCreate(in)
+	p, err := r.planCreate(ctx, in)
 	if err != nil {
 		return nil, err
+	}
+	if in.IsDefault.Value() != nil && *in.IsDefault.Value() {
+		if err := canBeDefault(who, string(p.visibility)); err != nil {
+			return nil, err
+		}
 	}
 	now := store.Now()
 	c := &store.Connection{
@@ -311,12 +363,18 @@ func (r *Resolver) updateConnection(ctx context.Context, id string, in UpdateInp
 		if err != nil {
 			return nil, err
 		}
-		secrets, changed, err := r.applyUpdate(c, in)
+		secrets, changed, err := r.applyUpdate(ctx, c, in)
 		if err != nil {
 			return nil, err
 		}
+		if c.IsDefault && in.Visibility.IsSet() && c.Visibility != string(model.VisibilityGlobal) {
+			return nil, errorf(CodeConflict, "This connection is the tenant's default %s connection, which every member uses: it must stay global. Make another global connection the default first", c.Provider)
+		}
 		if changed && c.Status != string(model.ConnectionStatusDisabled) {
+			// What was verified is no longer what is stored: the last
+			// check's outcome goes with it.
 			c.Status = string(model.ConnectionStatusNeedsVerification)
+			clearVerification(c)
 		}
 		c.UpdatedAt, c.UpdatedBy = store.Now(), who.UserID
 		err = r.Store.UpdateConnection(ctx, c, secrets)
@@ -333,7 +391,7 @@ func (r *Resolver) updateConnection(ctx context.Context, id string, in UpdateInp
 
 // applyUpdate applies in to c (in memory) and returns the new secrets (nil
 // when unchanged) and whether config or credentials changed.
-func (r *Resolver) applyUpdate(c *store.Connection, in UpdateInput) (map[string]string, bool, error) {
+func (r *Resolver) applyUpdate(ctx context.Context, c *store.Connection, in UpdateInput) (map[string]string, bool, error) {
 	var errs []FieldError
 	if in.Name.IsSet() {
 		if n := in.Name.Value(); n == nil {
@@ -391,6 +449,11 @@ func (r *Resolver) applyUpdate(c *store.Connection, in UpdateInput) (map[string]
 	errs = append(errs, verrs...)
 	if len(verrs) == 0 {
 		errs = append(errs, targetGuard(spec, c.Config, cfg, merged, sent)...)
+		if len(serrs) == 0 && (in.Config.IsSet() || len(in.Credentials.Value()) > 0) {
+			// Only what the request sends is checked: a rename of a
+			// connection stored before a check existed still works.
+			errs = append(errs, r.openCheck(ctx, drv, cfg, withoutToken(merged))...)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, false, invalid(errs...)
@@ -531,6 +594,11 @@ func (r *Resolver) setStatus(ctx context.Context, id string, status model.Connec
 			return m, nil
 		}
 		c.Status, c.UpdatedAt, c.UpdatedBy = string(status), store.Now(), who.UserID
+		if status == model.ConnectionStatusNeedsVerification {
+			// Reactivated: nothing is known of it until it is verified
+			// again, so no error of a check before it was disabled stays.
+			clearVerification(c)
+		}
 		err = r.Store.UpdateConnection(ctx, c, nil)
 		if errors.Is(err, store.ErrVersionConflict) && attempt < maxCASRetries {
 			continue
@@ -551,14 +619,37 @@ func (r *Resolver) setDefault(ctx context.Context, id string) (*model.Connection
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.loadForEdit(ctx, who, id)
+	c, err := r.load(ctx, who, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := canBeDefault(who, c.Visibility); err != nil {
 		return nil, err
 	}
 	if _, err := r.Store.SetDefault(ctx, who.TenantID, c.ID, who.UserID); err != nil {
 		return nil, fromStore(err)
 	}
 	return r.getFresh(ctx, who, c.ID)
+}
+
+// canBeDefault refuses to make a connection of visibility the tenant's
+// default unless who is an admin (the default is a tenant-wide choice:
+// every member's calls that name no connection use it) and the connection
+// is global (a private one is invisible to the members who would use it).
+func canBeDefault(who auth.Identity, visibility string) error {
+	if !who.Admin() {
+		return errorf(CodeForbidden, "Only a tenant admin can choose the default connection: it is the one every member of the tenant uses")
+	}
+	if visibility != string(model.VisibilityGlobal) {
+		return errorf(CodeConflict, "Only a global connection can be the tenant's default: a private one is invisible to the members who would use it. Make it global first")
+	}
+	return nil
+}
+
+// clearVerification drops the outcome of the last check (its error, code
+// and details) from c; lastVerifiedAt still says when it ran.
+func clearVerification(c *store.Connection) {
+	c.VerificationError, c.VerificationErrorCode, c.VerificationDetails = nil, nil, store.JSONMap{}
 }
 
 // editSettings lists the config and every secret field of the provider's
@@ -641,12 +732,24 @@ func validateSpec(spec providers.Spec, cfg map[string]any, secrets map[string]st
 
 func checkName(loc []any, name string) []FieldError {
 	switch n := utf8.RuneCountInString(name); {
+	case !storable(name):
+		return []FieldError{notStorable(loc)}
 	case strings.TrimSpace(name) == "":
 		return []FieldError{{Loc: loc, Msg: "String should have at least 1 character", Type: "string_too_short"}}
 	case n > MaxNameLen:
 		return []FieldError{{Loc: loc, Msg: fmt.Sprintf("String should have at most %d characters", MaxNameLen), Type: "string_too_long"}}
 	}
 	return nil
+}
+
+// storable reports whether s can be stored and searched as text on both
+// databases: valid UTF-8 without NUL bytes (PostgreSQL refuses both, and
+// a REST path or query string can carry either).
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// notStorable is the problem of a value storable refuses.
+func notStorable(loc []any) FieldError {
+	return FieldError{Loc: loc, Msg: "Value error, must be valid UTF-8 without NUL bytes", Type: "value_error"}
 }
 
 func checkSlug(loc []any, slug string) []FieldError {
@@ -687,6 +790,18 @@ func Slugify(name string) string {
 		return "connection"
 	}
 	return s
+}
+
+// cursorStorable reports whether a list cursor (base64url of JSON) holds
+// only values the databases can compare: a forged one with a NUL (raw or
+// escaped) or invalid UTF-8 in it would otherwise reach PostgreSQL. A cursor
+// that does not decode is left to the store, which refuses it.
+func cursorStorable(cur string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(cur)
+	if err != nil {
+		return true
+	}
+	return utf8.Valid(b) && !bytes.ContainsRune(b, 0) && !bytes.Contains(b, []byte(`\u0000`))
 }
 
 func enumError(loc []any, allowed []string) FieldError {

@@ -83,13 +83,18 @@ func (r *Resolver) listFiles(ctx context.Context, c *store.Connection, in FilesI
 		return nil, err
 	}
 	defer u.release()
+	ctx, cancel := r.providerDeadline(ctx)
+	defer cancel()
+	admitted, err := r.admit(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer admitted()
 	release, err := r.providerSlot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	ctx, cancel := r.providerDeadline(ctx)
-	defer cancel()
 	page, err := u.conn.(providers.FileLister).ListFiles(ctx, providers.ListFilesRequest{Folder: ref, Cursor: cursor, PageSize: in.PageSize})
 	if err != nil {
 		return nil, u.fail(c.Provider, err)
@@ -252,6 +257,12 @@ func (r *Resolver) validateSelection(ctx context.Context, c *store.Connection, s
 	ctx, cancel := context.WithTimeout(ctx, lim.FilesTimeout)
 	defer cancel()
 	if len(refs) > 0 {
+		// The whole walk is one provider operation.
+		admitted, err := r.admit(ctx, c.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		defer admitted()
 		if err := r.walkSelection(ctx, u, t, selected, refs, index); err != nil {
 			return nil, u.fail(c.Provider, err)
 		}

@@ -40,6 +40,8 @@ type Resolver struct {
 
 	connsOnce sync.Once
 	conns     *connCache
+
+	gate gates // provider-call slots of the process and of each tenant
 }
 
 func (r *Resolver) connCache() *connCache {

@@ -20,7 +20,7 @@ func (r *Resolver) ValidateCreateConnection(ctx context.Context, in model.Create
 	if _, err := caller(ctx); err != nil {
 		return err
 	}
-	_, err := r.planCreate(in)
+	_, err := r.planCreate(ctx, in)
 	return err
 }
 
@@ -36,7 +36,7 @@ func (r *Resolver) ValidateUpdateConnection(ctx context.Context, id string, in m
 	if err != nil {
 		return err
 	}
-	_, _, err = r.applyUpdate(c, in)
+	_, _, err = r.applyUpdate(ctx, c, in)
 	return err
 }
 

@@ -72,13 +72,18 @@ func (r *Resolver) schemaTables(ctx context.Context, conn *model.Connection, in 
 	defer u.release()
 	key := fmt.Sprintf("tables\x00%t\x00%s\x00%s", req.IncludeSystem, req.Schema, req.Search)
 	list, err := r.catalog.get(c, key, r.limits().SchemaCacheTTL, func() (any, error) {
+		ctx, cancel := r.providerDeadline(ctx)
+		defer cancel()
+		admitted, err := r.admit(ctx, c.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		defer admitted()
 		release, err := r.providerSlot(ctx)
 		if err != nil {
 			return nil, err
 		}
 		defer release()
-		ctx, cancel := r.providerDeadline(ctx)
-		defer cancel()
 		return u.conn.(providers.TableLister).ListTables(ctx, req)
 	})
 	if err != nil {
@@ -165,13 +170,18 @@ func (r *Resolver) columns(ctx context.Context, c *store.Connection, tables []pr
 	if len(missing) == 0 {
 		return out, nil
 	}
-	release, err := r.providerSlot(ctx)
+	pctx, cancel := r.providerDeadline(ctx)
+	defer cancel()
+	admitted, err := r.admit(pctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer admitted()
+	release, err := r.providerSlot(pctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	pctx, cancel := r.providerDeadline(ctx)
-	defer cancel()
 	sets, err := u.conn.(providers.ColumnLister).ListColumns(pctx, providers.ListColumnsRequest{Tables: missing})
 	if err != nil {
 		return nil, u.fail(c.Provider, err)
@@ -216,6 +226,11 @@ func (r *Resolver) SampleTable(ctx context.Context, id, schema, table string, ma
 	defer u.release()
 	ctx, cancel := r.queryDeadline(ctx)
 	defer cancel()
+	admitted, err := r.admit(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer admitted()
 	set, err := u.conn.(providers.Sampler).Sample(ctx, providers.SampleRequest{Table: providers.TableRef{Schema: schema, Table: table},
 		Limits: providers.RowLimits{MaxRows: n, MaxBytes: r.limits().QueryMaxBytes}})
 	if err != nil {
@@ -257,6 +272,11 @@ func (r *Resolver) RunQuery(ctx context.Context, id, sql string, maxRows *int) (
 	lim := r.limits()
 	ctx, cancel := r.queryDeadline(ctx)
 	defer cancel()
+	admitted, err := r.admit(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer admitted()
 	res, err := u.conn.(providers.Querier).Query(ctx, providers.QueryRequest{SQL: sql, Timeout: lim.QueryTimeout,
 		Limits: providers.RowLimits{MaxRows: n, MaxBytes: lim.QueryMaxBytes}})
 	if err != nil {

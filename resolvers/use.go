@@ -23,6 +23,17 @@ type Limits struct {
 	// once (JUNCTION_REQUEST_PROVIDER_CONCURRENCY), so a GraphQL list asking
 	// files of 50 connections lists 8 at a time.
 	RequestProviderCalls int
+	// MaxRequestProviderCalls bounds the provider operations (verify, test,
+	// a files page, a validation, a catalog read, a sample, a query) one
+	// GraphQL request makes in all (JUNCTION_REQUEST_PROVIDER_CALLS); past
+	// it a field answers too_many_provider_calls.
+	MaxRequestProviderCalls int
+	// ProviderConcurrency and TenantProviderConcurrency bound the provider
+	// operations running at once in the process and for one tenant
+	// (JUNCTION_PROVIDER_CONCURRENCY, JUNCTION_TENANT_PROVIDER_CONCURRENCY);
+	// a call waits for a slot until its deadline, then answers rate_limited.
+	ProviderConcurrency       int
+	TenantProviderConcurrency int
 	// QueryTimeout, QueryMaxRows and QueryMaxBytes bound samples and
 	// queries (JUNCTION_QUERY_TIMEOUT, _MAX_ROWS, _MAX_BYTES).
 	QueryTimeout  time.Duration
@@ -36,8 +47,9 @@ type Limits struct {
 // DefaultLimits are the limits API.md decides.
 var DefaultLimits = Limits{
 	FilesMaxItems: 100_000, FilesMaxDepth: 32, FilesTimeout: 60 * time.Second,
-	RequestProviderCalls: 8,
-	QueryTimeout:         30 * time.Second, QueryMaxRows: 10_000, QueryMaxBytes: 10 << 20,
+	RequestProviderCalls:    8,
+	MaxRequestProviderCalls: 20, ProviderConcurrency: 32, TenantProviderConcurrency: 8,
+	QueryTimeout: 30 * time.Second, QueryMaxRows: 10_000, QueryMaxBytes: 10 << 20,
 	SchemaCacheTTL: 30 * time.Second,
 }
 
@@ -54,6 +66,15 @@ func (r *Resolver) limits() Limits {
 	}
 	if l.RequestProviderCalls <= 0 {
 		l.RequestProviderCalls = d.RequestProviderCalls
+	}
+	if l.MaxRequestProviderCalls <= 0 {
+		l.MaxRequestProviderCalls = d.MaxRequestProviderCalls
+	}
+	if l.ProviderConcurrency <= 0 {
+		l.ProviderConcurrency = d.ProviderConcurrency
+	}
+	if l.TenantProviderConcurrency <= 0 {
+		l.TenantProviderConcurrency = d.TenantProviderConcurrency
 	}
 	if l.QueryTimeout <= 0 {
 		l.QueryTimeout = d.QueryTimeout

@@ -26,6 +26,24 @@ func (r *Resolver) providerConfig(settings map[string]any, secrets map[string]st
 		Tokens: tokens, OAuth: r.OAuth, Timeout: r.ProviderTimeout}
 }
 
+// dryRunMaxBody caps the response bodies a dry run reads: a check reads a
+// small answer (an account, a profile, a status), so 1 MiB, not the
+// client's 16 MiB, bounds what each of the concurrent dry runs holds (30 of
+// them against a 1 GB answer held 423 MB). A verify of a stored connection
+// keeps the client's cap: its Conn is cached and shared with files and
+// schema calls, whose pages may be larger.
+const dryRunMaxBody = 1 << 20
+
+// dryRunConfig is providerConfig for a dry run: its HTTP client reads at most
+// dryRunMaxBody of an answer.
+func (r *Resolver) dryRunConfig(settings map[string]any, secrets map[string]string, tokens providers.TokenStore) providers.Config {
+	cfg := r.providerConfig(settings, secrets, tokens)
+	if cfg.HTTPClient != nil {
+		cfg.HTTPClient = providers.WithMaxBody(cfg.HTTPClient, dryRunMaxBody)
+	}
+	return cfg
+}
+
 // opener returns an open Conn and a func to call when done with it.
 type opener func(ctx context.Context) (providers.Conn, func(), error)
 
@@ -120,8 +138,9 @@ func (r *Resolver) verifyConnection(ctx context.Context, id string) (*model.Conn
 	var details map[string]any
 	var perr *providers.Error
 	secrets, err := r.Store.OpenSecrets(c)
+	unreadable := errors.Is(err, store.ErrUnreadable)
 	switch {
-	case errors.Is(err, store.ErrUnreadable):
+	case unreadable:
 		// Nothing is sent anywhere: the connection shows why it cannot
 		// work until its secrets are entered again.
 		r.Log.WarnContext(ctx, "connection credentials cannot be opened", "connection_id", c.ID, "provider", c.Provider, "err", err)
@@ -129,27 +148,105 @@ func (r *Resolver) verifyConnection(ctx context.Context, id string) (*model.Conn
 	case err != nil:
 		return nil, err
 	default:
+		pctx, cancel := r.providerDeadline(ctx)
+		defer cancel()
+		admitted, err := r.admit(pctx, c.TenantID)
+		if err != nil {
+			return nil, err
+		}
 		cfg := r.providerConfig(c.Config, secrets, &connTokens{store: r.Store, tenantID: c.TenantID, id: c.ID})
-		details, perr = r.check(ctx, drv, cfg, r.cached(c, drv, cfg))
+		details, perr = r.check(pctx, drv, cfg, r.cached(c, drv, cfg))
+		admitted()
 	}
 	v := store.Verification{At: store.Now(), Status: string(model.ConnectionStatusActive), Details: details}
 	if perr != nil {
 		msg, code := perr.Message, verificationCode(perr)
 		v = store.Verification{At: v.At, Status: string(model.ConnectionStatusError), Error: &msg, ErrorCode: &code}
 	}
-	err = r.Store.RecordVerification(ctx, c.TenantID, c.ID, v)
-	if errors.Is(err, store.ErrDisabled) {
-		return nil, errorf(CodeDisabled, "The connection was disabled during the check")
-	}
+	recorded, err := r.recordVerification(ctx, c, secrets, unreadable, v)
 	if err != nil {
-		return nil, fromStore(err)
+		return nil, err
 	}
-	if perr != nil {
+	switch {
+	case !recorded:
+		r.Log.InfoContext(ctx, "connection verify not recorded: its settings or credentials changed during the check",
+			"connection_id", c.ID, "provider", c.Provider, "status", v.Status)
+	case perr != nil:
 		r.Log.InfoContext(ctx, "connection verify failed", "connection_id", c.ID, "provider", c.Provider, "code", *v.ErrorCode)
-	} else {
+	default:
 		r.Log.InfoContext(ctx, "connection verified", "connection_id", c.ID, "provider", c.Provider)
 	}
 	return r.getFresh(ctx, who, c.ID)
+}
+
+// recordVerification stores v on the connection verified, which was
+// loaded as c with secrets (or with credentials that did not open), only
+// if the connection still has the settings and credentials that were
+// checked; otherwise it leaves the status alone and reports false. "Still
+// the same" is: updated_at unchanged (a user's edit sets it; an OAuth token
+// write-back, which also bumps the row's version and may rotate the stored
+// refresh token during the very check, does not), or a digest of the
+// settings and the secrets other than the token unchanged (a rename, a
+// visibility or default change set updated_at but check nothing else). The
+// write is a compare-and-swap on the version read with that comparison, so
+// an edit that lands in between is seen on the next try.
+func (r *Resolver) recordVerification(ctx context.Context, c *store.Connection, secrets map[string]string, unreadable bool, v store.Verification) (bool, error) {
+	want, err := checkedDigest(c, secrets, unreadable)
+	if err != nil {
+		return false, err
+	}
+	for attempt := 0; ; attempt++ {
+		cur, err := r.Store.GetConnection(ctx, c.TenantID, c.ID)
+		if err != nil {
+			return false, fromStore(err)
+		}
+		if cur.Status == string(model.ConnectionStatusDisabled) {
+			return false, errorf(CodeDisabled, "The connection was disabled during the check")
+		}
+		if !cur.UpdatedAt.Equal(c.UpdatedAt) {
+			curSecrets, err := r.Store.OpenSecrets(cur)
+			curUnreadable := errors.Is(err, store.ErrUnreadable)
+			if err != nil && !curUnreadable {
+				return false, err
+			}
+			have, err := checkedDigest(cur, curSecrets, curUnreadable)
+			if err != nil {
+				return false, err
+			}
+			if have != want {
+				return false, nil
+			}
+		}
+		at := v.At
+		cur.Status, cur.LastVerifiedAt = v.Status, &at
+		cur.VerificationError, cur.VerificationErrorCode = v.Error, v.ErrorCode
+		cur.VerificationDetails = store.JSONMap(v.Details)
+		if cur.VerificationDetails == nil {
+			cur.VerificationDetails = store.JSONMap{}
+		}
+		err = r.Store.UpdateConnection(ctx, cur, nil)
+		if errors.Is(err, store.ErrVersionConflict) {
+			if attempt < maxCASRetries {
+				continue
+			}
+			return false, nil // it keeps changing: leave it alone
+		}
+		if err != nil {
+			return false, fromStore(err)
+		}
+		return true, nil
+	}
+}
+
+// checkedDigest is what a verification checked of c: its settings and its
+// secrets other than the OAuth token, or, when they did not open, the
+// sealed blob as stored. It stays in memory.
+func checkedDigest(c *store.Connection, secrets map[string]string, unreadable bool) (string, error) {
+	if unreadable {
+		sum := sha256.Sum256(c.Credentials)
+		return tokenStamp(c.Config, map[string]string{"_unreadable": c.KeyID + "/" + hex.EncodeToString(sum[:])})
+	}
+	return tokenStamp(c.Config, withoutToken(secrets))
 }
 
 // testPlan is a dry-run request that passed validation.
@@ -202,6 +299,9 @@ func (r *Resolver) planTest(ctx context.Context, who auth.Identity, in model.Tes
 		errs = append(errs, verrs...)
 		if len(verrs) == 0 {
 			errs = append(errs, targetGuard(drv.Spec(), c.Config, settings, merged, sent)...)
+			if len(serrs) == 0 && (in.Config.IsSet() || len(in.Credentials.Value()) > 0) {
+				errs = append(errs, r.openCheck(ctx, drv, settings, withoutToken(merged))...)
+			}
 		}
 		p.drv, p.settings, p.secrets, p.stored = drv, settings, merged, c
 	} else {
@@ -219,6 +319,9 @@ func (r *Resolver) planTest(ctx context.Context, who auth.Identity, in model.Tes
 			var verrs []FieldError
 			p.settings, verrs = validateSpec(p.drv.Spec(), cfgIn, p.secrets)
 			errs = append(errs, verrs...)
+			if len(verrs) == 0 && len(serrs) == 0 {
+				errs = append(errs, r.openCheck(ctx, p.drv, p.settings, p.secrets)...)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -247,7 +350,14 @@ func (r *Resolver) testConnection(ctx context.Context, in model.TestConnectionIn
 	if p.stored != nil && len(in.Credentials.Value()) == 0 && !in.Config.IsSet() {
 		tokens = &connTokens{store: r.Store, tenantID: p.stored.TenantID, id: p.stored.ID}
 	}
-	cfg := r.providerConfig(p.settings, p.secrets, tokens)
+	ctx, cancel := r.providerDeadline(ctx)
+	defer cancel()
+	admitted, err := r.admit(ctx, who.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer admitted()
+	cfg := r.dryRunConfig(p.settings, p.secrets, tokens)
 	details, perr := r.check(ctx, p.drv, cfg, fresh(p.drv, cfg))
 	if perr != nil {
 		code, msg := verificationCode(perr), perr.Message

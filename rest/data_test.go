@@ -83,7 +83,8 @@ var tooManyItems = `{"selectedItems": [` + strings.Repeat(`"a",`, 1000) + `"a"]}
 // schemaScenario.
 var dataScenario = []call{
 	{user: "alice", method: "POST", path: "/connections", body: s3Body("Reports"), status: 201, save: "s3"},
-	{user: "alice", method: "POST", path: "/connections", body: s3Body("Archive"), status: 201, save: "s3_off"},
+	// ({s3} is this scenario's connection id from here on, not the fake's URL.)
+	{user: "alice", method: "POST", path: "/connections", body: strings.Replace(s3Body("Archive"), "{s3}", "http://127.0.0.1:1", 1), status: 201, save: "s3_off"},
 	{user: "alice", method: "POST", path: "/connections/{s3_off}/disable", status: 200},
 	{user: "alice", method: "POST", path: "/connections", body: strings.Replace(s3Body("Nowhere"), "{s3}", "http://127.0.0.1:1", 1), status: 201, save: "s3_dead"},
 	{user: "alice", method: "POST", path: "/connections", body: shopBody, status: 201, save: "shop"},
