@@ -50,7 +50,7 @@ func (f *fakeCreds) set(cred string, id *Identity) {
 // cachedAuth is an Authenticator with a one-second cache on a fake clock.
 func cachedAuth(tokens, sessions *fakeCreds) (*Authenticator, *time.Time) {
 	a := &Authenticator{Token: tokens.lookup, Session: sessions.lookup, CacheTTL: time.Second,
-		EndSession: func(ctx context.Context, sid string) error { sessions.set(sid, nil); return nil },
+		EndSession:      func(ctx context.Context, sid string) error { sessions.set(sid, nil); return nil },
 		Unauthenticated: func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) },
 		Failed:          func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusServiceUnavailable) },
 	}
