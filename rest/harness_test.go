@@ -37,7 +37,7 @@ import (
 	"github.com/junctionhq/junction/store"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/ and openapi.json")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ (openapi.json is go generate's)")
 
 // maxBody is the body limit of the test server (the real one is
 // JUNCTION_MAX_BODY_BYTES, 1 MiB by default).

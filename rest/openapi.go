@@ -5,10 +5,11 @@ import (
 	"net/http"
 )
 
-// openAPI is the OpenAPI 3.1 document of this REST surface. It is generated
-// by `go test ./rest -run TestOpenAPIDocument -update` and a test fails when
-// its paths and the router's routes differ.
+// openAPI is the OpenAPI 3.1 document of this REST surface. It is built by
+// rest/internal/openapidoc and written by `go generate ./rest`; tests fail
+// when the file is stale or its paths and the router's routes differ.
 //
+//go:generate go run ./internal/genopenapi -o openapi.json
 //go:embed openapi.json
 var openAPI []byte
 
