@@ -20,7 +20,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime"
 	"strconv"
@@ -36,6 +38,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9000", "listen address")
 	dbURL := flag.String("db", "", "postgres://... URL, or the path of a SQLite file")
 	tenant := flag.String("tenant", "", "tenant id whose rows are served")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this loopback address (to check the baseline itself)")
 	flag.Parse()
 	if *dbURL == "" || *tenant == "" {
 		log.Fatal("usage: raw -addr HOST:PORT -db URL|PATH -tenant ID")
@@ -53,6 +56,16 @@ func main() {
 	mux.HandleFunc("GET /connections/{id}", s.one)
 	mux.HandleFunc("GET /connections", func(w http.ResponseWriter, r *http.Request) { s.page(w, r, false) })
 	mux.HandleFunc("GET /connections-users", func(w http.ResponseWriter, r *http.Request) { s.page(w, r, true) })
+	if *pprofAddr != "" {
+		host, _, _ := net.SplitHostPort(*pprofAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			log.Fatal("-pprof: want a loopback address such as 127.0.0.1:6061")
+		}
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go func() { log.Println(http.ListenAndServe(*pprofAddr, pm)) }()
+	}
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	log.Printf("raw baseline listening on %s (%s)", *addr, db.kind)
 	log.Fatal(srv.ListenAndServe())

@@ -259,6 +259,15 @@ func (e *environment) measure(ctx context.Context, w workload, dbKind string) (*
 			}
 		}
 	}
+	coarse, fewest := map[string]int{}, map[string]int64{}
+	defer func() {
+		for _, t := range []target{w.main, w.base} {
+			if n := coarse[t.label]; n > 0 {
+				res.problems = append(res.problems, fmt.Sprintf("%s: under 10 requests completed in %d of %d runs (fewest %d), so its rate is coarse; a longer -duration sharpens it",
+					t.label, n, e.opts.Rounds, fewest[t.label]))
+			}
+		}
+	}()
 	for round := range e.opts.Rounds {
 		order := []bool{true, false}
 		if round%2 == 1 {
@@ -278,8 +287,10 @@ func (e *environment) measure(ctx context.Context, w workload, dbKind string) (*
 				return res, err
 			}
 			if r.requests < 10 {
-				res.problems = append(res.problems, fmt.Sprintf("%s round %d: only %d requests completed in %s, so its rate is coarse",
-					t.label, round+1, r.requests, e.opts.Duration))
+				if coarse[t.label] == 0 || r.requests < fewest[t.label] {
+					fewest[t.label] = r.requests
+				}
+				coarse[t.label]++
 			}
 			if r.non2xx > 0 || r.sockErrs > 0 {
 				res.problems = append(res.problems, fmt.Sprintf("%s round %d: %d non-2xx responses, %d socket errors of %d requests",
