@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,6 +52,9 @@ type result struct {
 	w                workload
 	mainRPS, baseRPS []float64
 	problems         []string
+	// On PostgreSQL: the sessions the database saw start during the
+	// measured runs of the main side, and those runs' requests.
+	sessions, requests int64
 }
 
 func (r *result) ratio() float64 {
@@ -282,9 +286,18 @@ func (e *environment) measure(ctx context.Context, w workload, dbKind string) (*
 				res.problems = append(res.problems, fmt.Sprintf("%s round %d started while %.1f CPUs were busy with other work",
 					t.label, round+1, busy))
 			}
+			before := e.pgSessions(ctx, dbKind)
 			r, err := e.load(ctx, t, e.opts.Duration)
 			if err != nil {
 				return res, err
+			}
+			if isMain && before >= 0 {
+				// Backends report their counters within a second.
+				time.Sleep(1200 * time.Millisecond)
+				if after := e.pgSessions(ctx, dbKind); after >= before {
+					res.sessions += after - before
+					res.requests += r.requests
+				}
 			}
 			if r.requests < 10 {
 				if coarse[t.label] == 0 || r.requests < fewest[t.label] {
@@ -469,6 +482,18 @@ func (r *report) print(w io.Writer) {
 	for _, n := range r.notes {
 		fmt.Fprintln(bw, n)
 	}
+	header := false
+	for _, res := range r.results {
+		if res.requests == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(bw, "PostgreSQL sessions started while Junction's side was measured (pool churn; pg_stat_database.sessions):")
+			header = true
+		}
+		fmt.Fprintf(bw, "  %s %s: %d sessions for %d requests (%.3f per request)\n", res.w.id, res.w.name,
+			res.sessions, res.requests, float64(res.sessions)/float64(res.requests))
+	}
 	for _, res := range r.results {
 		for _, p := range res.problems {
 			fmt.Fprintf(bw, "WARNING %s %s: %s\n", res.w.id, res.w.name, p)
@@ -557,4 +582,27 @@ func rate(x float64) string {
 		return strconv.FormatFloat(x, 'f', 1, 64)
 	}
 	return strconv.FormatFloat(x, 'f', 2, 64)
+}
+
+// pgSessions is pg_stat_database.sessions of the benchmark's database on
+// PostgreSQL (14 and later), or -1.
+func (e *environment) pgSessions(ctx context.Context, dbKind string) int64 {
+	if dbKind != "postgres" {
+		return -1
+	}
+	if e.pgAdmin == nil {
+		db, err := sql.Open("pgx", e.opts.PGURL)
+		if err != nil {
+			return -1
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxIdleTime(0)
+		e.pgAdmin = db
+	}
+	var n int64
+	if err := e.pgAdmin.QueryRowContext(ctx, `SELECT sessions FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+		return -1
+	}
+	return n
 }

@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -157,6 +158,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(tmp)
 	}
 	env := &environment{opts: o, wrk: wrk, root: root, tmp: tmp, log: stderr}
+	defer func() {
+		if env.pgAdmin != nil {
+			env.pgAdmin.Close()
+		}
+	}()
 	if err := env.build(ctx); err != nil {
 		return err
 	}
@@ -196,9 +202,10 @@ type environment struct {
 	wrk      string
 	root     string
 	tmp      string
-	junction string // binary
-	raw      string // binary
-	version  string // what Junction was built from
+	junction string  // binary
+	raw      string  // binary
+	version  string  // what Junction was built from
+	pgAdmin  *sql.DB // for pg_stat_database (opened when first needed)
 	log      io.Writer
 }
 
