@@ -52,6 +52,13 @@ func testDBTB(t testing.TB) (settings map[string]any, password string, dsn strin
 	if err != nil {
 		t.Fatalf("JUNCTION_TEST_DATABASE_URL: %v", err)
 	}
+	if super, err := testRoleIsSuperuser(dsn); err != nil {
+		t.Fatalf("JUNCTION_TEST_DATABASE_URL: %v", err)
+	} else if !super {
+		t.Skip("this package's real-server tests need a SUPERUSER test role (they create roles, foreign-data wrappers " +
+			"and tables in public, and the query guard's corpus must face only Junction's guards); " +
+			"JUNCTION_TEST_DATABASE_URL's role is not one (the store and API tests need only CREATE on the database)")
+	}
 	return map[string]any{
 		"host":     pc.Host,
 		"port":     int64(pc.Port),
@@ -59,6 +66,29 @@ func testDBTB(t testing.TB) (settings map[string]any, password string, dsn strin
 		"user":     pc.User,
 		"sslmode":  "disable",
 	}, pc.Password, dsn
+}
+
+var superuser struct {
+	once sync.Once
+	yes  bool
+	err  error
+}
+
+// testRoleIsSuperuser reports, once per process, whether the role of dsn
+// is a superuser.
+func testRoleIsSuperuser(dsn string) (bool, error) {
+	superuser.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			superuser.err = err
+			return
+		}
+		defer c.Close(ctx)
+		superuser.err = c.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&superuser.yes)
+	})
+	return superuser.yes, superuser.err
 }
 
 func with(base map[string]any, kv ...any) map[string]any {
