@@ -98,7 +98,9 @@ func TestOAuthLeaseHeldByCrashedProcess(t *testing.T) {
 	store := &lockingStore{MemTokenStore: &providertest.MemTokenStore{}, sem: make(chan struct{}, 1)}
 	store.sem <- struct{}{} // held, and never given up
 	c := config(newOAuth(newClock()), store)
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	// 5 s leaves the waiter a 500 ms margin before its deadline, enough for a
+	// loaded machine to wake it (50 ms of a 500 ms deadline was not).
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := c.Token(ctx, "acme", refreshFlow(ts, "rt-0"))
 	var pe *providers.Error
