@@ -51,6 +51,7 @@ type workload struct {
 type result struct {
 	w                workload
 	mainRPS, baseRPS []float64
+	mainCPU, baseCPU []float64 // CPU seconds per request of the server
 	problems         []string
 	// On PostgreSQL: the sessions the database saw start during the
 	// measured runs of the main side, and those runs' requests.
@@ -83,6 +84,9 @@ type wrkResult struct {
 	requests int64
 	non2xx   int64
 	sockErrs int64
+	// cpuPerReq is the server process's CPU seconds per request during
+	// the run (its own CPU only: not the database's, not wrk's).
+	cpuPerReq float64
 }
 
 var (
@@ -200,15 +204,52 @@ func (e *environment) load(ctx context.Context, t target, d time.Duration) (wrkR
 	}
 	cmd := exec.CommandContext(ctx, e.wrk, "-t"+strconv.Itoa(threads), "-c"+strconv.Itoa(conns),
 		"-d"+strconv.Itoa(int(d/time.Second))+"s", "--timeout", "30s", "-s", script, t.server.base)
+	cpu0 := t.server.cpuTicks()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
+	cpu1 := t.server.cpuTicks()
 	// wrk reports an error in the script and carries on with a plain GET /.
 	if strings.Contains(string(out), script+":") {
 		return wrkResult{}, fmt.Errorf("wrk could not run the script of %s:\n%s", t.label, out)
 	}
-	return parseWrk(string(out))
+	r, err := parseWrk(string(out))
+	if err == nil && cpu0 >= 0 && cpu1 >= cpu0 && r.requests > 0 {
+		r.cpuPerReq = float64(cpu1-cpu0) / clockTicks / float64(r.requests)
+	}
+	return r, err
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times (100 on
+// every Linux architecture Go supports).
+const clockTicks = 100
+
+// cpuTicks is the user and system CPU time the server has used so far, in
+// clock ticks, or -1 when it cannot be read.
+func (p *proc) cpuTicks() int64 {
+	if p == nil || p.cmd == nil || p.cmd.Process == nil {
+		return -1
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	// The command name may hold spaces; fields count from after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return utime + stime
 }
 
 // probe sends each of t's requests once (up to 3 of a list) and checks the
@@ -311,8 +352,10 @@ func (e *environment) measure(ctx context.Context, w workload, dbKind string) (*
 			}
 			if isMain {
 				res.mainRPS = append(res.mainRPS, r.rps)
+				res.mainCPU = append(res.mainCPU, r.cpuPerReq)
 			} else {
 				res.baseRPS = append(res.baseRPS, r.rps)
+				res.baseCPU = append(res.baseCPU, r.cpuPerReq)
 			}
 			e.logf("  %-4s %s round %d/%d  %-22s %9s req/s", w.id, dbKind, round+1, e.opts.Rounds, t.server.name, rate(r.rps))
 		}
@@ -479,6 +522,7 @@ func (r *report) print(w io.Writer) {
 	}
 	table(mainRows, "raw req/s")
 	table(otherRows, "baseline req/s")
+	cpuTable(bw, r.results)
 	for _, n := range r.notes {
 		fmt.Fprintln(bw, n)
 	}
@@ -605,4 +649,32 @@ func (e *environment) pgSessions(ctx context.Context, dbKind string) int64 {
 		return -1
 	}
 	return n
+}
+
+// cpuTable shows each server's own CPU time per request (medians of the
+// rounds), which a busy machine disturbs less than req/s; the database's
+// CPU is in neither column.
+func cpuTable(w io.Writer, results []*result) {
+	width := len("workload")
+	have := false
+	for _, res := range results {
+		width = max(width, len(res.w.id+" "+res.w.name))
+		have = have || median(res.mainCPU) > 0
+	}
+	if !have {
+		return
+	}
+	fmt.Fprintln(w, "Server CPU per request (the process's own user+system time; the database's is not counted):")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "| %-*s | %11s | %11s | %17s |\n", width, "workload", "Junction ms", "baseline ms", "baseline/Junction")
+	fmt.Fprintf(w, "|%s|%s:|%s:|%s:|\n", strings.Repeat("-", width+2), strings.Repeat("-", 12), strings.Repeat("-", 12), strings.Repeat("-", 18))
+	for _, res := range results {
+		m, b := median(res.mainCPU)*1000, median(res.baseCPU)*1000
+		ratio := "-"
+		if m > 0 && b > 0 {
+			ratio = fmt.Sprintf("%.2f", b/m)
+		}
+		fmt.Fprintf(w, "| %-*s | %11.3f | %11.3f | %17s |\n", width, res.w.id+" "+res.w.name, m, b, ratio)
+	}
+	fmt.Fprintln(w)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -148,5 +149,19 @@ func TestCPUBusy(t *testing.T) {
 	busy, err := cpuBusy(t.Context(), 100*time.Millisecond)
 	if err != nil || busy < 0 || busy > float64(runtime.NumCPU())+0.01 {
 		t.Fatalf("cpuBusy = %v, %v", busy, err)
+	}
+}
+
+func TestCPUTicksOfThisProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	self, _ := os.FindProcess(os.Getpid())
+	p := &proc{cmd: &exec.Cmd{Process: self}}
+	if n := p.cpuTicks(); n < 0 {
+		t.Fatalf("cpuTicks = %d", n)
+	}
+	if n := (*proc)(nil).cpuTicks(); n != -1 {
+		t.Fatalf("nil proc: %d", n)
 	}
 }
