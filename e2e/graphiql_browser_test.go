@@ -272,6 +272,9 @@ func TestGraphiQLInBrowser(t *testing.T) {
 	}
 	// A reload keeps the six tabs (no extra "<untitled>" one) and, without
 	// the header (not persisted) or a session, shows the banner again.
+	// GraphiQL saves its tabs to localStorage after a debounce of its own;
+	// reloading before that would lose the edit whatever Junction does.
+	waitFor("the edited tab to be saved", `(localStorage.getItem('graphiql:tabState') || '').includes('me { name }')`)
 	step("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".graphiql-container")))
 	waitFor("signed out after the reload", `document.body.dataset.signedIn === 'false'`)
 	tabs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('.graphiql-tab')).map(t => t.textContent)`))
