@@ -2,11 +2,13 @@ package sqlserver
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/microsoft/go-mssqldb/msdsn"
@@ -89,23 +91,55 @@ func connParams(cfg providers.Config) (msdsn.Config, error) {
 	return p, nil
 }
 
+// refusal remembers the last dial that netguard refused. go-mssqldb drops the
+// error of its SQL Server Browser query (UDP 1434) and reports only that no
+// instance matched, which would turn a blocked host into not_found.
+type refusal struct {
+	mu  sync.Mutex
+	err error
+}
+
+// note records err if it is a refusal by the network policy.
+func (r *refusal) note(err error) {
+	if r == nil || !errors.Is(err, providers.ErrBlockedAddress) {
+		return
+	}
+	r.mu.Lock()
+	r.err = err
+	r.mu.Unlock()
+}
+
+// last is the last refused dial, or nil.
+func (r *refusal) last() error {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
 // dialer adapts the guarded DialFunc to go-mssqldb's Dialer. It is used for
 // the TCP connection and for the SQL Server Browser's UDP query.
 type dialer struct {
-	dial providers.DialFunc
+	dial    providers.DialFunc
+	refused *refusal
 }
 
 // DialContext dials through the guarded dialer.
 func (d dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	return d.dial(ctx, network, addr)
+	c, err := d.dial(ctx, network, addr)
+	d.refused.note(err)
+	return c, err
 }
 
 // verifyDialer is dialer for one Verify call: go-mssqldb does not watch the
 // context during login, so the connection gets the call's deadline and is
 // closed when the call's context ends.
 type verifyDialer struct {
-	dial providers.DialFunc
-	ctx  context.Context
+	dial    providers.DialFunc
+	ctx     context.Context
+	refused *refusal
 }
 
 // DialContext dials through the guarded dialer and ties the connection to the
@@ -113,6 +147,7 @@ type verifyDialer struct {
 func (d verifyDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := d.dial(ctx, network, addr)
 	if err != nil {
+		d.refused.note(err)
 		return nil, err
 	}
 	if dl, ok := d.ctx.Deadline(); ok {

@@ -30,10 +30,11 @@ func (Driver) Open(ctx context.Context, cfg providers.Config) (providers.Conn, e
 		return nil, err
 	}
 	connector := mssql.NewConnectorConfig(params)
-	connector.Dialer = dialer{dial: cfg.Dialer()}
+	refused := &refusal{}
+	connector.Dialer = dialer{dial: cfg.Dialer(), refused: refused}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(maxPoolConns)
-	return &conn{cfg: cfg, params: params, db: db}, nil
+	return &conn{cfg: cfg, params: params, db: db, refused: refused}, nil
 }
 
 // maxPoolConns bounds the connections one stored connection may hold open.
@@ -47,6 +48,8 @@ type conn struct {
 	params msdsn.Config
 	// db is the pool the schema and query capabilities use.
 	db *sql.DB
+	// refused is the pool dialer's last dial the network policy refused.
+	refused *refusal
 }
 
 // Close closes the pool. It is safe to call more than once.

@@ -31,7 +31,8 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	defer cancel()
 
 	connector := mssql.NewConnectorConfig(c.params)
-	connector.Dialer = verifyDialer{dial: c.cfg.Dialer(), ctx: ctx}
+	refused := &refusal{}
+	connector.Dialer = verifyDialer{dial: c.cfg.Dialer(), ctx: ctx, refused: refused}
 	db := sql.OpenDB(connector)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
@@ -39,7 +40,7 @@ func (c *conn) Verify(ctx context.Context, _ providers.VerifyRequest) (*provider
 	var version, database, login, productVersion, edition sql.NullString
 	err := db.QueryRowContext(ctx, verifySQL).Scan(&version, &database, &login, &productVersion, &edition)
 	if err != nil {
-		return nil, c.classify(ctx, err)
+		return nil, c.classifyDial(ctx, err, refused)
 	}
 	details := map[string]any{
 		"version":        firstLine(version.String),
@@ -71,6 +72,12 @@ func (c *conn) addr() string {
 // classify turns a go-mssqldb error into a *providers.Error with a sentence a
 // person can act on. Server messages are redacted before use.
 func (c *conn) classify(ctx context.Context, err error) *providers.Error {
+	return c.classifyDial(ctx, err, c.refused)
+}
+
+// classifyDial is classify for a call whose dials noted their refusals in
+// refused.
+func (c *conn) classifyDial(ctx context.Context, err error, refused *refusal) *providers.Error {
 	var se mssql.Error
 	if errors.As(err, &se) {
 		return c.serverError(se)
@@ -92,6 +99,11 @@ func (c *conn) classify(ctx context.Context, err error) *providers.Error {
 		return providers.Wrap(providers.CodeTLSError, err,
 			"sqlserver: %s does not support encryption but encrypt is %q; enable TLS on the server or set encrypt to false", c.addr(), c.cfg.String("encrypt"))
 	case strings.Contains(text, "no instance matching"):
+		if blocked := refused.last(); blocked != nil {
+			return providers.Wrap(providers.CodeBlockedAddress, blocked,
+				"sqlserver: asking the SQL Server Browser on %s (UDP 1434) for instance %q is refused by this server's network policy",
+				c.params.Host, c.params.Instance)
+		}
 		return providers.Wrap(providers.CodeNotFound, err,
 			"sqlserver: the SQL Server Browser on %s (UDP 1434) did not name instance %q; check the instance name, or set its port instead",
 			c.params.Host, c.params.Instance)

@@ -322,6 +322,49 @@ func TestVerifyThroughDriver(t *testing.T) {
 		}
 	})
 
+	t.Run("a named instance on a blocked host is blocked_address, not not_found", func(t *testing.T) {
+		var mu sync.Mutex
+		var dialed []string
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			mu.Lock()
+			dialed = append(dialed, network+" "+addr)
+			mu.Unlock()
+			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("%s: %w", addr, providers.ErrBlockedAddress)}
+		}
+		settings := with(with(local(1433), "host", "127.0.0.1"), "instance", "SQLEXPRESS")
+		delete(settings, "port")
+		for _, call := range []struct {
+			name string
+			run  func(c *conn) error
+		}{
+			{"verify", func(c *conn) error {
+				_, err := c.Verify(context.Background(), providers.VerifyRequest{})
+				return err
+			}},
+			{"tables", func(c *conn) error {
+				_, err := c.ListTables(context.Background(), providers.ListTablesRequest{})
+				return err
+			}},
+		} {
+			t.Run(call.name, func(t *testing.T) {
+				c := openConn(t, settings, secrets, func(c *providers.Config) { c.Dial = dial })
+				err := call.run(c)
+				var pe *providers.Error
+				if !errors.As(err, &pe) || pe.Code != providers.CodeBlockedAddress {
+					t.Fatalf("got %v, want blocked_address", err)
+				}
+				if !strings.Contains(pe.Message, "1434") {
+					t.Errorf("message %q does not say the SQL Server Browser was refused", pe.Message)
+				}
+			})
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(dialed) == 0 || dialed[0] != "udp 127.0.0.1:1434" {
+			t.Errorf("dialed %v, want the SQL Server Browser first", dialed)
+		}
+	})
+
 	t.Run("dials TCP through the configured dialer", func(t *testing.T) {
 		var mu sync.Mutex
 		var dialed []string
@@ -340,28 +383,6 @@ func TestVerifyThroughDriver(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(dialed) == 0 || dialed[0] != "tcp 10.9.8.7:1433" {
-			t.Errorf("dialed %v", dialed)
-		}
-	})
-
-	t.Run("the instance lookup goes through the configured dialer", func(t *testing.T) {
-		var mu sync.Mutex
-		var dialed []string
-		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-			mu.Lock()
-			dialed = append(dialed, network+" "+addr)
-			mu.Unlock()
-			return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("%s: %w", addr, providers.ErrBlockedAddress)}
-		}
-		c := openConn(t, with(local(1433), "host", "10.9.8.7", "instance", "SQLEXPRESS"), secrets, func(c *providers.Config) { c.Dial = dial })
-		_, err := c.Verify(context.Background(), providers.VerifyRequest{})
-		var pe *providers.Error
-		if !errors.As(err, &pe) || pe.Code != providers.CodeNotFound || !strings.Contains(pe.Message, "SQLEXPRESS") {
-			t.Fatalf("got %v, want not_found naming the instance", err)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(dialed) == 0 || dialed[0] != "udp 10.9.8.7:1434" {
 			t.Errorf("dialed %v", dialed)
 		}
 	})
