@@ -9287,7 +9287,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 }
 
 func (ec *executionContext) marshalNConnection2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐConnectionᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Connection) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConnection2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐConnection(ctx, sel, v[i])
@@ -9342,7 +9342,7 @@ func (ec *executionContext) marshalNEditSettings2ᚖgithubᚗcomᚋjunctionhqᚋ
 }
 
 func (ec *executionContext) marshalNFileItem2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FileItem) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFileItem2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileItem(ctx, sel, v[i])
@@ -9376,7 +9376,7 @@ func (ec *executionContext) marshalNFileKind2githubᚗcomᚋjunctionhqᚋjunctio
 }
 
 func (ec *executionContext) marshalNFileViolation2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileViolationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FileViolation) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFileViolation2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐFileViolation(ctx, sel, v[i])
@@ -9464,7 +9464,7 @@ func (ec *executionContext) marshalNProvider2githubᚗcomᚋjunctionhqᚋjunctio
 }
 
 func (ec *executionContext) marshalNProviderField2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐProviderFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProviderField) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProviderField2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐProviderField(ctx, sel, v[i])
@@ -9488,7 +9488,7 @@ func (ec *executionContext) marshalNProviderField2ᚖgithubᚗcomᚋjunctionhq�
 }
 
 func (ec *executionContext) marshalNProviderSpec2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐProviderSpecᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProviderSpec) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProviderSpec2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐProviderSpec(ctx, sel, v[i])
@@ -9581,7 +9581,7 @@ func (ec *executionContext) marshalNSampleResult2ᚖgithubᚗcomᚋjunctionhqᚋ
 }
 
 func (ec *executionContext) marshalNSchemaColumn2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumnᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SchemaColumn) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSchemaColumn2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaColumn(ctx, sel, v[i])
@@ -9613,7 +9613,7 @@ func (ec *executionContext) marshalNSchemaTable2ᚖgithubᚗcomᚋjunctionhqᚋj
 }
 
 func (ec *executionContext) marshalNSecretField2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSecretFieldᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SecretField) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSecretField2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSecretField(ctx, sel, v[i])
@@ -9690,7 +9690,7 @@ func (ec *executionContext) marshalNTableKind2githubᚗcomᚋjunctionhqᚋjuncti
 }
 
 func (ec *executionContext) marshalNTableRef2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableRefᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TableRef) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNTableRef2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐTableRef(ctx, sel, v[i])
@@ -9754,7 +9754,7 @@ func (ec *executionContext) unmarshalNUpdateConnectionInput2githubᚗcomᚋjunct
 }
 
 func (ec *executionContext) marshalNUser2ᚕᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.User) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUser2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐUser(ctx, sel, v[i])
@@ -9792,7 +9792,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -9836,7 +9836,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -9864,7 +9864,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -9892,7 +9892,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -10120,7 +10120,7 @@ func (ec *executionContext) marshalOSchemaTable2ᚕᚖgithubᚗcomᚋjunctionhq�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSchemaTable2ᚖgithubᚗcomᚋjunctionhqᚋjunctionᚋgraphᚋmodelᚐSchemaTable(ctx, sel, v[i])
@@ -10249,7 +10249,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -10268,7 +10268,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -10287,7 +10287,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -10306,7 +10306,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 8, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

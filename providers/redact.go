@@ -637,11 +637,14 @@ func htmlEntity(r []rune) (dec string, one rune, n int) {
 		if n < len(r) && r[n] == ';' {
 			n++
 		}
-		if v > 0 && v <= unicode.MaxRune && !(0x80 <= v && v <= 0x9f) && !utf16.IsSurrogate(v) {
+		// The code point itself, NUL and the C1 controls included: an echo
+		// that escapes every character writes the secret's own code points
+		// (browsers read &#128; as windows-1252's euro sign; a secret's
+		// U+0080 escaped is still U+0080).
+		if v >= 0 && v <= unicode.MaxRune && !utf16.IsSurrogate(v) {
 			return "", v, n
 		}
-		// NUL, the C1 controls browsers read as windows-1252 and what is
-		// out of range: as html reads them.
+		// Surrogates and what is out of range: as html reads them.
 		dec = html.UnescapeString(ref + ";")
 		if utf8.RuneCountInString(dec) == 1 {
 			one, _ = utf8.DecodeRuneInString(dec)
