@@ -97,7 +97,9 @@ func init() {
 					}
 					ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 					defer stop()
-					return serve(ctx, e.cfg, e.log, e.stdout)
+					logs := newLogBuffer(e.stderr, logFlushInterval)
+					defer logs.Close()
+					return serve(ctx, e.cfg, newLogger(e.cfg, logs), e.stdout)
 				}
 			},
 		},
