@@ -530,8 +530,23 @@ func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
-			log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"status", ww.Status(), "bytes", ww.BytesWritten(), "duration_ms", time.Since(start).Milliseconds())
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			// A health check that passes is what probes ask every few
+			// seconds: at debug level, so it neither floods the log nor
+			// costs a formatted line per probe; a failing one is a request
+			// like any other.
+			level := slog.LevelInfo
+			if status < 400 && (r.URL.Path == "/healthz" || r.URL.Path == "/readyz") {
+				level = slog.LevelDebug
+			}
+			if !log.Enabled(r.Context(), level) {
+				return
+			}
+			log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", status), slog.Int("bytes", ww.BytesWritten()), slog.Int64("duration_ms", time.Since(start).Milliseconds()))
 		})
 	}
 }

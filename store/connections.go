@@ -139,8 +139,7 @@ func (s *Store) SetDefault(ctx context.Context, tenantID, id, userID string) (*C
 
 // GetConnection returns the tenant's connection with id.
 func (s *Store) GetConnection(ctx context.Context, tenantID, id string) (*Connection, error) {
-	c := new(Connection)
-	err := s.db.NewSelect().Model(c).Where("tenant_id = ? AND id = ?", tenantID, id).Scan(ctx)
+	c, err := s.selectConnection(ctx, "tenant_id = ? AND id = ?", tenantID, id)
 	if err != nil {
 		return nil, wrap("get connection", notFound(err))
 	}
@@ -149,8 +148,7 @@ func (s *Store) GetConnection(ctx context.Context, tenantID, id string) (*Connec
 
 // GetConnectionBySlug returns the tenant's connection with slug.
 func (s *Store) GetConnectionBySlug(ctx context.Context, tenantID, slug string) (*Connection, error) {
-	c := new(Connection)
-	err := s.db.NewSelect().Model(c).Where("tenant_id = ? AND slug = ?", tenantID, slug).Scan(ctx)
+	c, err := s.selectConnection(ctx, "tenant_id = ? AND slug = ?", tenantID, slug)
 	if err != nil {
 		return nil, wrap("get connection", notFound(err))
 	}

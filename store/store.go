@@ -32,6 +32,13 @@ type Store struct {
 	db   *bun.DB
 	keys *KeyRing
 	log  *slog.Logger
+	// selectConn is "SELECT <every column of Connection> FROM connections
+	// WHERE ", for the reads that go through queryParams.
+	selectConn string
+	// cacheStatements: on PostgreSQL, queryParams sends its reads as
+	// statements pgx prepares once per connection (unless the URL chose a
+	// default_query_exec_mode, e.g. for a pooler that cannot keep them).
+	cacheStatements bool
 }
 
 // Options selects and configures the database.
@@ -59,13 +66,15 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		log = slog.Default()
 	}
 	var db *bun.DB
+	cacheStatements := false
 	switch {
 	case strings.HasPrefix(o.DatabaseURL, "postgres://"), strings.HasPrefix(o.DatabaseURL, "postgresql://"):
 		pgcfg, err := pgx.ParseConfig(o.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("store: JUNCTION_DATABASE_URL: %w", err)
 		}
-		if !strings.Contains(o.DatabaseURL, "default_query_exec_mode") {
+		cacheStatements = !strings.Contains(o.DatabaseURL, "default_query_exec_mode")
+		if cacheStatements {
 			// Bun inlines every argument into the SQL text, so pgx's default
 			// statement cache would prepare (and evict) one statement per
 			// distinct value; the simple protocol sends each query once.
@@ -118,7 +127,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{db: db, keys: o.Keys, log: log}, nil
+	st := &Store{db: db, keys: o.Keys, log: log, cacheStatements: cacheStatements}
+	st.selectConn = "SELECT " + st.columnsOf((*Connection)(nil)) + " FROM connections WHERE "
+	return st, nil
 }
 
 // pgMaxConns is the most connections the store opens to PostgreSQL.
