@@ -324,6 +324,11 @@ func TestPanicsAnsweredAndLogged(t *testing.T) {
 		e := newEnv(t, db, func(c *Config) { c.LogLevel = -8 })
 		armed := &atomic.Bool{}
 		e.st.DB().AddQueryHook(panicHook{armed})
+		e.st.ObserveReads(func(query string, _ []any) {
+			if armed.Load() && strings.Contains(query, "connections") {
+				panic("boom: password=" + canary)
+			}
+		})
 		e.h.(*chi.Mux).Get("/test-panic", func(w http.ResponseWriter, r *http.Request) {
 			panic(errors.New("token " + canary))
 		})

@@ -7,3 +7,6 @@ func SealCheckAs(r *KeyRing, id string) []byte {
 	nonce := make([]byte, aead.NonceSize())
 	return aead.Seal(nonce, nonce, []byte(keyCheckPlain), keyCheckData(id))
 }
+
+// PGQuery is pgQuery.
+func PGQuery(query string) string { return pgQuery(query) }

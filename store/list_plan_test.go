@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uptrace/bun"
-
 	"github.com/junctionhq/junction/internal/testdb"
 	"github.com/junctionhq/junction/store"
 )
@@ -24,35 +22,38 @@ var sortIndex = map[string]string{
 	"provider":         "connections_by_provider",
 }
 
-// captureHook records the statements that order rows (the list's page).
-type captureHook struct {
-	mu   sync.Mutex
-	last string
+// capture records the last statement that orders rows (the list's page)
+// with its arguments.
+type capture struct {
+	mu    sync.Mutex
+	query string
+	args  []any
 }
 
-func (h *captureHook) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context { return ctx }
-
-func (h *captureHook) AfterQuery(_ context.Context, e *bun.QueryEvent) {
-	if strings.Contains(e.Query, "ORDER BY") {
-		h.mu.Lock()
-		h.last = e.Query
-		h.mu.Unlock()
+func (c *capture) see(query string, args []any) {
+	if strings.Contains(query, "ORDER BY") {
+		c.mu.Lock()
+		c.query, c.args = query, args
+		c.mu.Unlock()
 	}
 }
 
-func (h *captureHook) take() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	q := h.last
-	h.last = ""
-	return q
+func (c *capture) take() (string, []any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q, a := c.query, c.args
+	c.query, c.args = "", nil
+	return q, a
 }
 
 // TestListUsesIndexes asserts, with EXPLAIN, that every sort of the list in
 // both orders, for an admin and for a member (whose visibility filter
 // applies), first pages and cursor pages, reads its index in order: no sort
 // step (PostgreSQL) and no temporary B-tree (SQLite). A sort would make a
-// page cost the size of the tenant. It is a plan check, not a timing.
+// page cost the size of the tenant. The page is a statement with
+// parameters that PostgreSQL plans once per connection, so both its plans
+// are checked: the custom one (for the values) and the generic one it
+// switches to after a few executions. It is a plan check, not a timing.
 func TestListUsesIndexes(t *testing.T) {
 	testdb.EachStore(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
@@ -69,8 +70,8 @@ func TestListUsesIndexes(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		h := &captureHook{}
-		st.DB().AddQueryHook(h)
+		h := &capture{}
+		st.ObserveReads(h.see)
 		for _, key := range store.SortKeys {
 			for _, desc := range []bool{false, true} {
 				for _, viewer := range []*store.User{u, member} {
@@ -81,7 +82,8 @@ func TestListUsesIndexes(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					checkPlan(t, st, name+" first page", h.take(), sortIndex[key])
+					q, args := h.take()
+					checkPlan(t, st, name+" first page", q, args, sortIndex[key])
 					if res.NextCursor == "" {
 						t.Fatalf("%s: no next page", name)
 					}
@@ -89,35 +91,25 @@ func TestListUsesIndexes(t *testing.T) {
 					if _, err := st.ListConnections(ctx, p); err != nil {
 						t.Fatal(err)
 					}
-					checkPlan(t, st, name+" cursor page", h.take(), sortIndex[key])
+					q, args = h.take()
+					checkPlan(t, st, name+" cursor page", q, args, sortIndex[key])
 				}
 			}
 		}
 	})
 }
 
-// checkPlan explains query and fails unless it reads index in order.
-func checkPlan(t *testing.T, st *store.Store, name, query, index string) {
+// checkPlan explains query (with ? placeholders) for args and fails unless
+// it reads index in order; on PostgreSQL, both as a custom and as a generic
+// plan.
+func checkPlan(t *testing.T, st *store.Store, name, query string, args []any, index string) {
 	t.Helper()
 	if query == "" {
 		t.Fatalf("%s: no list statement seen", name)
 	}
-	var plan []string
-	if st.Postgres() {
-		rows, err := st.DB().QueryContext(context.Background(), "EXPLAIN "+query)
-		if err != nil {
-			t.Fatalf("%s: explain: %v", name, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, line)
-		}
-	} else {
-		rows, err := st.DB().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query)
+	if !st.Postgres() {
+		var plan []string
+		rows, err := st.DB().QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 		if err != nil {
 			t.Fatalf("%s: explain: %v", name, err)
 		}
@@ -130,7 +122,60 @@ func checkPlan(t *testing.T, st *store.Store, name, query, index string) {
 			}
 			plan = append(plan, detail)
 		}
+		checkPlanLines(t, st, name, query, plan, index)
+		return
 	}
+	ctx := context.Background()
+	conn, err := st.DB().DB.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	lits := make([]string, len(args))
+	for i, a := range args {
+		lits[i] = sqlLiteral(a)
+	}
+	if _, err := conn.ExecContext(ctx, "PREPARE listq AS "+store.PGQuery(query)); err != nil {
+		t.Fatalf("%s: prepare: %v", name, err)
+	}
+	defer conn.ExecContext(ctx, "DEALLOCATE listq")
+	defer conn.ExecContext(ctx, "RESET plan_cache_mode")
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		if _, err := conn.ExecContext(ctx, "SET plan_cache_mode = "+mode); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.QueryContext(ctx, "EXPLAIN EXECUTE listq("+strings.Join(lits, ", ")+")")
+		if err != nil {
+			t.Fatalf("%s: explain: %v", name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		rows.Close()
+		checkPlanLines(t, st, name+" ("+mode+")", query, plan, index)
+	}
+}
+
+// sqlLiteral writes a PostgreSQL literal of an argument the list passes.
+func sqlLiteral(v any) string {
+	switch v := v.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	case time.Time:
+		return "'" + v.UTC().Format(time.RFC3339Nano) + "'::timestamptz"
+	default:
+		panic(fmt.Sprintf("sqlLiteral: %T", v))
+	}
+}
+
+// checkPlanLines fails unless plan reads index in order without a sort.
+func checkPlanLines(t *testing.T, st *store.Store, name, query string, plan []string, index string) {
+	t.Helper()
 	text := strings.Join(plan, "\n")
 	usesIndex, sorts := false, false
 	for _, line := range plan {

@@ -18,20 +18,31 @@ import (
 // keeps in its cache, so the server parses and plans each of these reads
 // once instead of on every call (the simple protocol the rest of the store
 // uses makes PostgreSQL parse and plan every query; under W2 that was most
-// of the database's CPU per request). On SQLite the driver binds them.
+// of the database's CPU per request).
 // Use it for the hot reads whose text does not depend on the values. A
 // default_query_exec_mode in JUNCTION_DATABASE_URL (a pooler that cannot
 // keep prepared statements) is respected: the arguments are then sent in
 // that mode.
 func (s *Store) queryParams(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s.onParams != nil {
+		s.onParams(query, args)
+	}
 	if s.db.Dialect().Name() == dialect.PG {
 		if s.cacheStatements {
 			args = append([]any{pgx.QueryExecModeCacheStatement}, args...)
 		}
 		return s.db.DB.QueryContext(ctx, pgQuery(query), args...)
 	}
-	return s.db.DB.QueryContext(ctx, query, args...)
+	// On SQLite, Bun inlines them as before: bound to a prepared statement,
+	// a cursor page's row comparison sent SQLite's planner into a loop.
+	return s.db.QueryContext(ctx, query, args...)
 }
+
+// ObserveReads makes f see each statement the hot reads run (with ?
+// placeholders) and its arguments, before it runs; Bun's query hooks do not
+// see them on PostgreSQL. It is for tests and debugging: set it before the
+// store is used. f may panic, as a hook could.
+func (s *Store) ObserveReads(f func(query string, args []any)) { s.onParams = f }
 
 var pgQueries sync.Map // query with ? -> query with $n
 

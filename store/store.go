@@ -39,6 +39,9 @@ type Store struct {
 	// statements pgx prepares once per connection (unless the URL chose a
 	// default_query_exec_mode, e.g. for a pooler that cannot keep them).
 	cacheStatements bool
+	// onParams, when set (by tests, before any query), sees each statement
+	// queryParams runs.
+	onParams func(query string, args []any)
 }
 
 // Options selects and configures the database.
