@@ -201,7 +201,7 @@ func (r *Resolver) listConnections(ctx context.Context, in ListInput) (*model.Co
 // request's loader (one query however many connections).
 func (r *Resolver) ListUsers(ctx context.Context, list *model.ConnectionList) ([]*model.User, error) {
 	ids := userIDs(list.Connections)
-	users, errs := r.loaders(ctx).Users.LoadMany(ctx, ids)()
+	users, errs := r.loaders(ctx).usersLoader().LoadMany(ctx, ids)()
 	out := make([]*model.User, 0, len(users))
 	for i, u := range users {
 		if len(errs) > i && errs[i] != nil {
@@ -218,7 +218,7 @@ func (r *Resolver) user(ctx context.Context, id string) (*model.User, error) {
 	if id == "" {
 		return nil, nil
 	}
-	return r.loaders(ctx).Users.Load(ctx, id)()
+	return r.loaders(ctx).usersLoader().Load(ctx, id)()
 }
 
 // CreateInput is a create request after parsing. Credentials values that are

@@ -22,7 +22,10 @@ const loaderWait = 2 * time.Millisecond
 
 // Loaders are the per-request dataloaders.
 type Loaders struct {
-	Users *dataloader.Loader[string, *model.User]
+	// Users is made at its first use (through usersLoader), so a request
+	// that reads no users allocates no loader; a test may set it first.
+	Users     *dataloader.Loader[string, *model.User]
+	usersOnce sync.Once
 	// users is Users' batch function, which primeUsers calls directly.
 	users dataloader.BatchFunc[string, *model.User]
 	// slots bounds the provider calls the request runs at once.
@@ -34,11 +37,17 @@ type loadersKey struct{}
 
 // NewLoaders returns fresh loaders reading from st.
 func NewLoaders(st *store.Store) *Loaders {
-	users := usersBatch(st)
-	return &Loaders{
-		Users: dataloader.NewBatchedLoader(users, dataloader.WithWait[string, *model.User](loaderWait)),
-		users: users,
-	}
+	return &Loaders{users: usersBatch(st)}
+}
+
+// usersLoader is Users, made on first use.
+func (l *Loaders) usersLoader() *dataloader.Loader[string, *model.User] {
+	l.usersOnce.Do(func() {
+		if l.Users == nil {
+			l.Users = dataloader.NewBatchedLoader(l.users, dataloader.WithWait[string, *model.User](loaderWait))
+		}
+	})
+	return l.Users
 }
 
 // WithLoaders returns ctx carrying l.
@@ -101,7 +110,7 @@ func (r *Resolver) primeUsers(ctx context.Context, list bool, conns ...*model.Co
 		if res[i].Error != nil {
 			return // the loader will try again, and report the error, if asked
 		}
-		l.Users.Prime(ctx, id, res[i].Data)
+		l.usersLoader().Prime(ctx, id, res[i].Data)
 	}
 }
 
