@@ -1,34 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe for the flusher and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLogBuffer(t *testing.T) {
 	t.Run("close writes what is buffered", func(t *testing.T) {
-		var out syncBuffer
+		var out lockedBuffer
 		b := newLogBuffer(&out, time.Hour)
 		b.Write([]byte("one\n"))
 		b.Write([]byte("two\n"))
@@ -41,7 +22,7 @@ func TestLogBuffer(t *testing.T) {
 		}
 	})
 	t.Run("a full buffer is written without waiting", func(t *testing.T) {
-		var out syncBuffer
+		var out lockedBuffer
 		b := newLogBuffer(&out, time.Hour)
 		defer b.Close()
 		line := strings.Repeat("x", 1023) + "\n"
@@ -53,7 +34,7 @@ func TestLogBuffer(t *testing.T) {
 		}
 	})
 	t.Run("the flusher writes lines without a Close", func(t *testing.T) {
-		var out syncBuffer
+		var out lockedBuffer
 		b := newLogBuffer(&out, time.Millisecond)
 		defer b.Close()
 		b.Write([]byte("line\n"))
@@ -66,7 +47,7 @@ func TestLogBuffer(t *testing.T) {
 		}
 	})
 	t.Run("concurrent lines stay whole", func(t *testing.T) {
-		var out syncBuffer
+		var out lockedBuffer
 		b := newLogBuffer(&out, time.Millisecond)
 		var wg sync.WaitGroup
 		for g := range 8 {

@@ -83,18 +83,11 @@ func (r *Resolver) listFiles(ctx context.Context, c *store.Connection, in FilesI
 		return nil, err
 	}
 	defer u.release()
-	ctx, cancel := r.providerDeadline(ctx)
-	defer cancel()
-	admitted, err := r.admit(ctx, c.TenantID)
+	ctx, done, err := r.providerCall(ctx, c.TenantID)
 	if err != nil {
 		return nil, err
 	}
-	defer admitted()
-	release, err := r.providerSlot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 	page, err := u.conn.(providers.FileLister).ListFiles(ctx, providers.ListFilesRequest{Folder: ref, Cursor: cursor, PageSize: in.PageSize})
 	if err != nil {
 		return nil, u.fail(c.Provider, err)

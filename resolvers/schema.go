@@ -72,18 +72,11 @@ func (r *Resolver) schemaTables(ctx context.Context, conn *model.Connection, in 
 	defer u.release()
 	key := fmt.Sprintf("tables\x00%t\x00%s\x00%s", req.IncludeSystem, req.Schema, req.Search)
 	list, err := r.catalog.get(c, key, r.limits().SchemaCacheTTL, func() (any, error) {
-		ctx, cancel := r.providerDeadline(ctx)
-		defer cancel()
-		admitted, err := r.admit(ctx, c.TenantID)
+		ctx, done, err := r.providerCall(ctx, c.TenantID)
 		if err != nil {
 			return nil, err
 		}
-		defer admitted()
-		release, err := r.providerSlot(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
+		defer done()
 		return u.conn.(providers.TableLister).ListTables(ctx, req)
 	})
 	if err != nil {
@@ -170,18 +163,11 @@ func (r *Resolver) columns(ctx context.Context, c *store.Connection, tables []pr
 	if len(missing) == 0 {
 		return out, nil
 	}
-	pctx, cancel := r.providerDeadline(ctx)
-	defer cancel()
-	admitted, err := r.admit(pctx, c.TenantID)
+	pctx, done, err := r.providerCall(ctx, c.TenantID)
 	if err != nil {
 		return nil, err
 	}
-	defer admitted()
-	release, err := r.providerSlot(pctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
+	defer done()
 	sets, err := u.conn.(providers.ColumnLister).ListColumns(pctx, providers.ListColumnsRequest{Tables: missing})
 	if err != nil {
 		return nil, u.fail(c.Provider, err)

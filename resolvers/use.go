@@ -204,6 +204,26 @@ func (r *Resolver) touch(ctx context.Context, c *store.Connection) {
 	}
 }
 
+// providerCall readies ctx for one provider call of a request in tenantID's
+// name: the provider deadline, then admission against the request's budget
+// and the tenant's and process's slots (admit), then one of the request's
+// concurrent slots (providerSlot). done releases all of it, in reverse.
+func (r *Resolver) providerCall(ctx context.Context, tenantID string) (_ context.Context, done func(), err error) {
+	ctx, cancel := r.providerDeadline(ctx)
+	admitted, err := r.admit(ctx, tenantID)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	release, err := r.providerSlot(ctx)
+	if err != nil {
+		admitted()
+		cancel()
+		return nil, nil, err
+	}
+	return ctx, func() { release(); admitted(); cancel() }, nil
+}
+
 // providerSlot waits for one of the request's provider-call slots
 // (Limits.RequestProviderCalls) and returns its release. Outside a request
 // (no loaders in ctx) there is no bound.

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun/dialect"
@@ -44,15 +43,13 @@ func (s *Store) queryParams(ctx context.Context, query string, args ...any) (*sq
 // store is used. f may panic, as a hook could.
 func (s *Store) ObserveReads(f func(query string, args []any)) { s.onParams = f }
 
-var pgQueries sync.Map // query with ? -> query with $n
-
 // pgQuery numbers the ? placeholders of query as PostgreSQL's $1, $2, ...
-// The store's queries have no ? inside literals or identifiers.
+// The store's queries have no ? inside literals or identifiers. It is not
+// cached: a list page's text carries its LIMIT and OFFSET, so a cache keyed
+// by text would grow with every offset a client asks for.
 func pgQuery(query string) string {
-	if q, ok := pgQueries.Load(query); ok {
-		return q.(string)
-	}
 	var b strings.Builder
+	b.Grow(len(query) + 8)
 	n := 0
 	for _, r := range query {
 		if r == '?' {
@@ -63,7 +60,6 @@ func pgQuery(query string) string {
 		}
 		b.WriteRune(r)
 	}
-	pgQueries.Store(query, b.String())
 	return b.String()
 }
 
