@@ -28,6 +28,7 @@ import (
 
 	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph"
+	"github.com/junctionhq/junction/graph/flat"
 	"github.com/junctionhq/junction/graph/model"
 	"github.com/junctionhq/junction/graphiql"
 	"github.com/junctionhq/junction/metrics"
@@ -79,6 +80,11 @@ type Config struct {
 	// session is reused (JUNCTION_AUTH_CACHE_TTL, default and most 1s; 0
 	// looks every request up): a revocation reaches every replica within it.
 	AuthCacheTTL time.Duration
+
+	// flatOff leaves every field to gqlgen's executor, and flatAnswered
+	// sees each field graph/flat answers: tests compare the two paths.
+	flatOff      bool
+	flatAnswered func(field string)
 }
 
 // loadConfig reads the JUNCTION_* settings; every one has a default.
@@ -497,6 +503,11 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 		maxResponse = defaultMaxResponseBytes
 	}
 	srv.Use(responseCap{max: maxResponse})
+	// Lists and single connections whose selection is plain fields are
+	// written in one pass instead of field by field (graph/flat).
+	if !cfg.flatOff {
+		srv.Use(flat.Encoder{Users: res, Answered: cfg.flatAnswered})
+	}
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(log))
 	srv.SetRecoverFunc(graphqlRecover(log))
 	return srv

@@ -160,3 +160,17 @@ func userIDs(conns []*model.Connection) []string {
 	}
 	return ids
 }
+
+// LoadUsers returns the users ids name, in order (nil for an id no user of
+// the caller's tenant has), through the request's users loader: what
+// createdByUser and updatedByUser resolve, for many connections at once
+// (one batch, one wait at most). The first error of the batch is returned.
+func (r *Resolver) LoadUsers(ctx context.Context, ids []string) ([]*model.User, error) {
+	users, errs := r.loaders(ctx).usersLoader().LoadMany(ctx, ids)()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
+}
