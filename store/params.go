@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/schema"
 )
 
 // queryParams runs a read written with ? placeholders, its arguments sent
@@ -74,6 +77,13 @@ func (s *Store) columnsOf(model any) string {
 	return strings.Join(names, ", ")
 }
 
+// connColumns are the columns of Connection in the order scanConnection
+// reads them. Open checks them against Bun's model of Connection, so a
+// column added to one and not the other stops the store at once.
+const connColumns = "id, tenant_id, name, slug, provider, config, secret_fields, credentials, key_id, status, " +
+	"visibility, is_default, is_from_template, last_used_at, last_verified_at, verification_error, " +
+	"verification_error_code, verification_details, created_at, updated_at, created_by, updated_by, version"
+
 // selectConnections reads the connections that where (with ? placeholders)
 // selects, through queryParams.
 func (s *Store) selectConnections(ctx context.Context, where string, args ...any) ([]*Connection, error) {
@@ -81,11 +91,87 @@ func (s *Store) selectConnections(ctx context.Context, where string, args ...any
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var out []*Connection
-	if err := s.db.ScanRows(ctx, rows, &out); err != nil {
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// scanConnection reads one row of connColumns. It names each destination
+// instead of going through Bun's reflection, which cost as much as the
+// rest of reading a page.
+func scanConnection(rows *sql.Rows) (*Connection, error) {
+	c := new(Connection)
+	var keyID, verr, vcode sql.NullString
+	var lastUsed, lastVerified, created, updated timeValue
+	err := rows.Scan(&c.ID, &c.TenantID, &c.Name, &c.Slug, &c.Provider, &c.Config, &c.SecretFields, &c.Credentials,
+		&keyID, &c.Status, &c.Visibility, &c.IsDefault, &c.IsFromTemplate, &lastUsed, &lastVerified, &verr, &vcode,
+		&c.VerificationDetails, &created, &updated, &c.CreatedBy, &c.UpdatedBy, &c.Version)
+	if err != nil {
+		return nil, fmt.Errorf("store: scan connection: %w", err)
+	}
+	c.KeyID = keyID.String
+	c.LastUsedAt, c.LastVerifiedAt = lastUsed.ptr(), lastVerified.ptr()
+	c.CreatedAt, c.UpdatedAt = created.t, updated.t
+	if verr.Valid {
+		c.VerificationError = &verr.String
+	}
+	if vcode.Valid {
+		c.VerificationErrorCode = &vcode.String
+	}
+	return c, nil
+}
+
+// timeValue scans a timestamp as either driver gives it: pgx a time.Time,
+// SQLite (where Bun writes text) a time.Time or the text.
+type timeValue struct {
+	t     time.Time
+	valid bool
+}
+
+func (v *timeValue) Scan(src any) error {
+	switch x := src.(type) {
+	case nil:
+		*v = timeValue{}
+		return nil
+	case time.Time:
+		*v = timeValue{t: x, valid: true}
+		return nil
+	case string:
+		return v.parse(x)
+	case []byte:
+		return v.parse(string(x))
+	}
+	return fmt.Errorf("store: cannot scan %T as a time", src)
+}
+
+// parse reads a timestamp written as text the way Bun reads it.
+func (v *timeValue) parse(s string) error {
+	var t time.Time
+	if err := scanBunTime(reflect.ValueOf(&t).Elem(), s); err != nil {
+		return fmt.Errorf("store: parse time %q: %w", s, err)
+	}
+	*v = timeValue{t: t, valid: true}
+	return nil
+}
+
+var scanBunTime = schema.Scanner(reflect.TypeFor[time.Time]())
+
+func (v timeValue) ptr() *time.Time {
+	if !v.valid {
+		return nil
+	}
+	t := v.t
+	return &t
 }
 
 // selectConnection is selectConnections for one row: sql.ErrNoRows when

@@ -131,7 +131,11 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		}
 	}
 	st := &Store{db: db, keys: o.Keys, log: log, cacheStatements: cacheStatements}
-	st.selectConn = "SELECT " + st.columnsOf((*Connection)(nil)) + " FROM connections WHERE "
+	if cols := strings.ReplaceAll(st.columnsOf((*Connection)(nil)), `"`, ""); cols != connColumns {
+		db.Close()
+		return nil, fmt.Errorf("store: the columns scanConnection reads (%s) are not Connection's (%s)", connColumns, cols)
+	}
+	st.selectConn = "SELECT " + connColumns + " FROM connections WHERE "
 	return st, nil
 }
 
