@@ -43,7 +43,7 @@ func (h *handler) connection(w http.ResponseWriter, r *http.Request, status int,
 	case c == nil:
 		WriteJSON(w, http.StatusNotFound, errorBody{Detail: "Connection not found", Code: string(resolvers.CodeNotFound)})
 	default:
-		WriteJSON(w, status, c)
+		writeConnection(w, status, c)
 	}
 }
 
@@ -89,7 +89,7 @@ func (h *handler) listConnections(w http.ResponseWriter, r *http.Request) {
 	for _, u := range users {
 		out.Users[u.ID] = u
 	}
-	WriteJSON(w, http.StatusOK, out)
+	writeConnectionList(w, http.StatusOK, out)
 }
 
 func (h *handler) createConnection(w http.ResponseWriter, r *http.Request) {
