@@ -15,10 +15,10 @@ import (
 // schema, and a time encoding/json refuses (both answer the same 500).
 func TestConnectionEncodersAsWriteJSON(t *testing.T) {
 	at := time.Date(2026, 11, 30, 10, 4, 5, 123456000, time.UTC)
-	zoned := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", -(3*3600 + 30*60)))
+	zoned := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", -(3*3600+30*60)))
 	awkward := "Ünïcode \"q\" <b>&amp;</b> \u2028 \x01\x1f\x7f 😀 \\ / bad\xff"
 	full := &model.Connection{ID: "c1", Name: awkward, Slug: "s", Provider: model.ProviderPostgres,
-		Config: map[string]any{"host": "<h>", "port": 5432.0, "big": 1e21, "nested": map[string]any{"l": []any{1.0, nil, "x", true}}},
+		Config:         map[string]any{"host": "<h>", "port": 5432.0, "big": 1e21, "nested": map[string]any{"l": []any{1.0, nil, "x", true}}},
 		HasCredentials: true, Status: model.ConnectionStatusActive, Visibility: model.VisibilityGlobal, IsDefault: true,
 		LastUsedAt: &at, LastVerifiedAt: &zoned, VerificationError: &awkward, VerificationErrorCode: &awkward,
 		VerificationDetails: map[string]any{"step": awkward}, CreatedAt: at, UpdatedAt: zoned, CreatedBy: "u1", UpdatedBy: awkward}
