@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -78,6 +79,40 @@ func (c *objectCache) object(b []byte) (map[string]any, error) {
 	return out, nil
 }
 
+// decodedLists is decoded for JSONList: the secret field names of a
+// connection, the same few lists on every row of a page.
+var decodedLists = &listCache{m: make(map[string][]string)}
+
+type listCache struct {
+	mu sync.RWMutex
+	m  map[string][]string
+}
+
+// list returns a fresh list decoded from b.
+func (c *listCache) list(b []byte) ([]string, error) {
+	if len(b) <= decodedMaxLen {
+		c.mu.RLock()
+		tmpl, ok := c.m[string(b)]
+		c.mu.RUnlock()
+		if ok {
+			return slices.Clone(tmpl), nil
+		}
+	}
+	var out []string
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("store: decode json list: %w", err)
+	}
+	if len(b) <= decodedMaxLen {
+		c.mu.Lock()
+		if len(c.m) >= decodedMax {
+			clear(c.m)
+		}
+		c.m[string(b)] = slices.Clone(out)
+		c.mu.Unlock()
+	}
+	return out, nil
+}
+
 // copyObject copies a decoded JSON object deeply: maps and slices are new,
 // strings, numbers and booleans are immutable and shared.
 func copyObject(m map[string]any) map[string]any {
@@ -121,9 +156,9 @@ func (l *JSONList) Scan(src any) error {
 		*l = nil
 		return err
 	}
-	var out []string
-	if err := json.Unmarshal(b, &out); err != nil {
-		return fmt.Errorf("store: decode json list: %w", err)
+	out, err := decodedLists.list(b)
+	if err != nil {
+		return err
 	}
 	*l = out
 	return nil

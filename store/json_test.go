@@ -41,3 +41,31 @@ func TestJSONMapScanGivesOwnMaps(t *testing.T) {
 		t.Error("a broken object decoded without an error the second time")
 	}
 }
+
+// A JSON list read again is decoded from memory too, into a list of its own.
+func TestJSONListScanGivesOwnLists(t *testing.T) {
+	for _, src := range []any{`["password","token"]`, []byte(`["password","token"]`)} {
+		var first, second store.JSONList
+		if err := first.Scan(src); err != nil {
+			t.Fatal(err)
+		}
+		first[0] = "changed"
+		if err := second.Scan(src); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual([]string(second), []string{"password", "token"}) {
+			t.Errorf("read after changing the first: %q", second)
+		}
+	}
+	for text, want := range map[string][]string{`[]`: {}, `null`: nil} {
+		for range 2 {
+			var l store.JSONList
+			if err := l.Scan(text); err != nil {
+				t.Fatal(err)
+			}
+			if (l == nil) != (want == nil) || len(l) != 0 {
+				t.Errorf("%s read as %#v, want %#v", text, l, want)
+			}
+		}
+	}
+}

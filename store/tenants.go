@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // HashToken returns the hex SHA-256 that identifies a token in the database.
@@ -183,6 +184,27 @@ func (s *Store) CreateToken(ctx context.Context, tenantName, userName, email, ro
 func (s *Store) UsersByID(ctx context.Context, tenantID string, ids []string) ([]*User, error) {
 	var users []*User
 	if len(ids) == 0 {
+		return users, nil
+	}
+	if s.db.Dialect().Name() == dialect.PG {
+		// One prepared statement for any number of ids (a page's users
+		// are read on every list request), scanned without reflection.
+		rows, err := s.queryParams(ctx, "SELECT id, tenant_id, name, email, role, created_at FROM users "+
+			"WHERE tenant_id = ? AND id = ANY(?)", tenantID, ids)
+		if err != nil {
+			return nil, fmt.Errorf("store: users: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			u := new(User)
+			if err := rows.Scan(&u.ID, &u.TenantID, &u.Name, &u.Email, &u.Role, &u.CreatedAt); err != nil {
+				return nil, fmt.Errorf("store: users: %w", err)
+			}
+			users = append(users, u)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: users: %w", err)
+		}
 		return users, nil
 	}
 	err := s.db.NewSelect().Model(&users).Where("tenant_id = ? AND id IN (?)", tenantID, bun.In(ids)).Scan(ctx)
