@@ -16,6 +16,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/junctionhq/junction/internal/jsonenc"
 	"github.com/junctionhq/junction/rest"
 )
 
@@ -219,12 +220,58 @@ func retryAfter(errs gqlerror.List) int {
 }
 
 func writeGraphQL(w http.ResponseWriter, status int, v any) {
+	if resp, ok := v.(*graphql.Response); ok {
+		if b, ok := appendResponse(make([]byte, 0, len(resp.Data)+128), resp); ok {
+			w.WriteHeader(status)
+			w.Write(b)
+			return
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Errorf("graphql: encode response: %w", err)) // answered 500 by recoverPanics
 	}
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// appendResponse appends resp as json.Marshal writes it, without running
+// encoding/json's compaction (its scanner, byte by byte) over the data:
+// jsonenc.AppendCompact does the same in a fraction of the time. It reports
+// false for what it leaves to json.Marshal: incremental-delivery fields,
+// and data that is not one well-formed JSON value.
+func appendResponse(b []byte, resp *graphql.Response) ([]byte, bool) {
+	if resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
+		return nil, false
+	}
+	b = append(b, '{')
+	if len(resp.Errors) > 0 {
+		errs, err := json.Marshal(resp.Errors)
+		if err != nil {
+			return nil, false
+		}
+		b = append(b, `"errors":`...)
+		b = append(b, errs...)
+		b = append(b, ',')
+	}
+	b = append(b, `"data":`...)
+	if resp.Data == nil {
+		b = append(b, "null"...)
+	} else {
+		var ok bool
+		if b, ok = jsonenc.AppendCompact(b, resp.Data, true); !ok {
+			return nil, false
+		}
+	}
+	if len(resp.Extensions) > 0 {
+		ext, err := json.Marshal(resp.Extensions)
+		if err != nil {
+			return nil, false
+		}
+		b = append(b, `,"extensions":`...)
+		b = append(b, ext...)
+	}
+	return append(b, '}'), true
 }
 
 // writeGraphQLError answers a request that never reached the executor: a

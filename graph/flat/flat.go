@@ -15,14 +15,17 @@
 package flat
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/junctionhq/junction/graph/model"
+	"github.com/junctionhq/junction/internal/jsonenc"
 )
 
 // Users loads users by id for the request in ctx, through the same loader
@@ -318,116 +321,190 @@ type rows struct {
 // one writes the only row of a rows: a single connection, not a list.
 type one struct{ r rows }
 
-func (o one) MarshalGQL(w io.Writer) { o.r.object(w, o.r.conns[0]) }
+func (o one) MarshalGQL(w io.Writer) { w.Write(o.r.object(make([]byte, 0, 1024), o.r.conns[0])) }
 
 func (r rows) MarshalGQL(w io.Writer) {
-	io.WriteString(w, "[")
+	b := make([]byte, 0, 1024*len(r.conns)+2)
+	b = append(b, '[')
 	for i, c := range r.conns {
 		if i > 0 {
-			io.WriteString(w, ",")
+			b = append(b, ',')
 		}
-		r.object(w, c)
+		b = r.object(b, c)
 	}
-	io.WriteString(w, "]")
+	w.Write(append(b, ']'))
 }
 
-func (r rows) object(w io.Writer, c *model.Connection) {
-	io.WriteString(w, "{")
+// object appends c's selected fields, each written as gqlgen's marshaler
+// for its type writes it.
+func (r rows) object(b []byte, c *model.Connection) []byte {
+	b = append(b, '{')
 	for i, col := range r.cols {
 		if i > 0 {
-			io.WriteString(w, ",")
+			b = append(b, ',')
 		}
-		io.WriteString(w, col.key)
+		b = append(b, col.key...)
 		switch col.kind {
 		case kTypename:
-			graphql.MarshalString("Connection").MarshalGQL(w)
+			b = append(b, `"Connection"`...)
 		case kID:
-			graphql.MarshalID(c.ID).MarshalGQL(w)
+			b = appendString(b, c.ID)
 		case kName:
-			graphql.MarshalString(c.Name).MarshalGQL(w)
+			b = appendString(b, c.Name)
 		case kSlug:
-			graphql.MarshalString(c.Slug).MarshalGQL(w)
+			b = appendString(b, c.Slug)
 		case kProvider:
-			c.Provider.MarshalGQL(w)
+			b = appendEnum(b, string(c.Provider), c.Provider)
 		case kConfig:
-			graphql.MarshalMap(c.Config).MarshalGQL(w)
+			b = appendMap(b, c.Config)
 		case kHasCredentials:
-			graphql.MarshalBoolean(c.HasCredentials).MarshalGQL(w)
+			b = strconv.AppendBool(b, c.HasCredentials)
 		case kStatus:
-			c.Status.MarshalGQL(w)
+			b = appendEnum(b, string(c.Status), c.Status)
 		case kVisibility:
-			c.Visibility.MarshalGQL(w)
+			b = appendEnum(b, string(c.Visibility), c.Visibility)
 		case kIsDefault:
-			graphql.MarshalBoolean(c.IsDefault).MarshalGQL(w)
+			b = strconv.AppendBool(b, c.IsDefault)
 		case kIsFromTemplate:
-			graphql.MarshalBoolean(c.IsFromTemplate).MarshalGQL(w)
+			b = strconv.AppendBool(b, c.IsFromTemplate)
 		case kLastUsedAt:
-			optionalTime(w, c.LastUsedAt)
+			b = appendOptTime(b, c.LastUsedAt)
 		case kLastVerifiedAt:
-			optionalTime(w, c.LastVerifiedAt)
+			b = appendOptTime(b, c.LastVerifiedAt)
 		case kVerificationError:
-			optionalString(w, c.VerificationError)
+			b = appendOptString(b, c.VerificationError)
 		case kVerificationErrorCode:
-			optionalString(w, c.VerificationErrorCode)
+			b = appendOptString(b, c.VerificationErrorCode)
 		case kVerificationDetails:
-			graphql.MarshalMap(c.VerificationDetails).MarshalGQL(w)
+			b = appendMap(b, c.VerificationDetails)
 		case kCreatedAt:
-			graphql.MarshalTime(c.CreatedAt).MarshalGQL(w)
+			b = appendTime(b, c.CreatedAt)
 		case kUpdatedAt:
-			graphql.MarshalTime(c.UpdatedAt).MarshalGQL(w)
+			b = appendTime(b, c.UpdatedAt)
 		case kCreatedBy:
-			graphql.MarshalString(c.CreatedBy).MarshalGQL(w)
+			b = appendString(b, c.CreatedBy)
 		case kUpdatedBy:
-			graphql.MarshalString(c.UpdatedBy).MarshalGQL(w)
+			b = appendString(b, c.UpdatedBy)
 		case kCreatedByUser:
-			r.user(w, col.sub, c.CreatedBy)
+			b = r.user(b, col.sub, c.CreatedBy)
 		case kUpdatedByUser:
-			r.user(w, col.sub, c.UpdatedBy)
+			b = r.user(b, col.sub, c.UpdatedBy)
 		}
 	}
-	io.WriteString(w, "}")
+	return append(b, '}')
 }
 
-// user writes the user id names, or null: the resolvers answer null for an
-// empty id and for an id no user has.
-func (r rows) user(w io.Writer, cols []column, id string) {
+// user appends the user id names, or null: the resolvers answer null for
+// an empty id and for an id no user has.
+func (r rows) user(b []byte, cols []column, id string) []byte {
 	u := r.users[id]
 	if id == "" || u == nil {
-		graphql.Null.MarshalGQL(w)
-		return
+		return append(b, "null"...)
 	}
-	io.WriteString(w, "{")
+	b = append(b, '{')
 	for i, col := range cols {
 		if i > 0 {
-			io.WriteString(w, ",")
+			b = append(b, ',')
 		}
-		io.WriteString(w, col.key)
+		b = append(b, col.key...)
 		switch col.kind {
 		case kTypename:
-			graphql.MarshalString("User").MarshalGQL(w)
+			b = append(b, `"User"`...)
 		case kUserID:
-			graphql.MarshalID(u.ID).MarshalGQL(w)
+			b = appendString(b, u.ID)
 		case kUserName:
-			graphql.MarshalString(u.Name).MarshalGQL(w)
+			b = appendString(b, u.Name)
 		case kUserEmail:
-			graphql.MarshalString(u.Email).MarshalGQL(w)
+			b = appendString(b, u.Email)
 		}
 	}
-	io.WriteString(w, "}")
+	return append(b, '}')
 }
 
-func optionalTime(w io.Writer, t *time.Time) {
+// appendString appends s as gqlgen's MarshalString (and MarshalID) writes
+// it: only the quote, the backslash and bytes below 0x20 are escaped (as
+// \u00XX in upper-case hex, but for \t, \r and \n); every other byte,
+// invalid UTF-8 included, is copied. FuzzAppendString holds it to gqlgen's.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '\t':
+			b = append(b, `\t`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		default:
+			b = append(b, '\\', 'u', '0', '0', upperHex[c>>4], upperHex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// appendEnum appends an enum as its MarshalGQL writes it (strconv.Quote):
+// a name of letters, digits and underscores is the name in quotes; any
+// other value goes through MarshalGQL itself.
+func appendEnum(b []byte, s string, v graphql.Marshaler) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			var buf bytes.Buffer
+			v.MarshalGQL(&buf)
+			return append(b, buf.Bytes()...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendMap appends m as graphql.MarshalMap writes it: a json.Encoder's
+// output, HTML escaped, with its newline. A map encoding/json refuses
+// goes through MarshalMap, which panics as gqlgen's executor would.
+func appendMap(b []byte, m map[string]any) []byte {
+	out, err := jsonenc.AppendValue(b, m, true)
+	if err != nil {
+		graphql.MarshalMap(m).MarshalGQL(io.Discard)
+		return b
+	}
+	return append(out, '\n')
+}
+
+// appendTime appends t as graphql.MarshalTime writes it; a zero time,
+// which MarshalTime writes as null, never reaches here for a non-null
+// field (list steps aside for it).
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	return strconv.AppendQuote(b, t.Format(time.RFC3339Nano))
+}
+
+func appendOptTime(b []byte, t *time.Time) []byte {
 	if t == nil {
-		graphql.Null.MarshalGQL(w)
-		return
+		return append(b, "null"...)
 	}
-	graphql.MarshalTime(*t).MarshalGQL(w)
+	return appendTime(b, *t)
 }
 
-func optionalString(w io.Writer, s *string) {
+func appendOptString(b []byte, s *string) []byte {
 	if s == nil {
-		graphql.Null.MarshalGQL(w)
-		return
+		return append(b, "null"...)
 	}
-	graphql.MarshalString(*s).MarshalGQL(w)
+	return appendString(b, *s)
 }

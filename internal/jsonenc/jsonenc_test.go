@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -64,4 +65,52 @@ func FuzzAppendValue(f *testing.F) {
 		}
 		check(t, string(data))
 	})
+}
+
+// compactReference is encoding/json's compaction: json.Marshal of a
+// RawMessage with HTML escaping, json.Compact without.
+func compactReference(src []byte, escapeHTML bool) ([]byte, bool) {
+	if escapeHTML {
+		out, err := json.Marshal(json.RawMessage(src))
+		return out, err == nil
+	}
+	var buf bytes.Buffer
+	err := json.Compact(&buf, src)
+	return buf.Bytes(), err == nil
+}
+
+func checkCompact(t *testing.T, src []byte) {
+	t.Helper()
+	for _, html := range []bool{true, false} {
+		want, wantOK := compactReference(src, html)
+		got, ok := AppendCompact([]byte("prefix"), src, html)
+		if ok != wantOK {
+			t.Fatalf("%q (escapeHTML %v): ok %v, encoding/json's %v", src, html, ok, wantOK)
+		}
+		if ok && !bytes.Equal(got, append([]byte("prefix"), want...)) {
+			t.Fatalf("%q (escapeHTML %v):\n got %s\nwant prefix%s", src, html, got, want)
+		}
+		if !ok && string(got) != "prefix" {
+			t.Fatalf("%q: refused but appended %q", src, got)
+		}
+	}
+}
+
+func TestAppendCompactAsEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		`{"data":{"a":[1, 2.5e-3, -0, 0.0, 1E+9],"b" : "x <y> & z \u2028 ` + "\u2028\u2029" + `"}}` + "\n",
+		` { } `, `[]`, `[ [ ] , { } ]`, `"\"\\\/\b\f\n\r\t\u00e9\uD834"`, "\"bad \xff utf8\"", `true`, `false`, `null`,
+		`-`, `01`, `1.`, `1e`, `.5`, `+1`, `[1,]`, `{"a"}`, `{"a":1,}`, `{,}`, `"unterminated`, "\"ctl \x01\"", `"\x"`, `"\u12"`,
+		`nul`, `truex`, `[1] [2]`, `{"a":1}}`, ``, ` `, `"\u00zz"`, "\"\xe2\x80\"", "\"\xe2\x80\xa8\"",
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	} {
+		checkCompact(t, []byte(s))
+	}
+}
+
+func FuzzAppendCompact(f *testing.F) {
+	for _, s := range []string{`{"a" : [1, "<&>"], "b":{ "c" : null }}`, "\"\xe2\x80\xa9\"", `[1e5, -0.5E-2]`, `{"x":"\u2028"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) { checkCompact(t, src) })
 }
