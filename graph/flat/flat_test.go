@@ -20,7 +20,7 @@ func gqlgen(m graphql.Marshaler) []byte {
 // The scalar writers are gqlgen's marshalers, byte for byte.
 func TestScalarsAsGqlgen(t *testing.T) {
 	at := time.Date(2026, 11, 30, 10, 4, 5, 123456000, time.UTC)
-	zoned := time.Date(1999, 1, 2, 3, 4, 5, 7, time.FixedZone("x", -(3*3600 + 30*60)))
+	zoned := time.Date(1999, 1, 2, 3, 4, 5, 7, time.FixedZone("x", -(3*3600+30*60)))
 	for _, tc := range []struct {
 		name      string
 		got, want []byte
