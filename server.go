@@ -495,9 +495,9 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	// However it is priced, one operation makes at most
-	// JUNCTION_REQUEST_PROVIDER_CALLS provider calls and answers at most
+	// JUNCTION_REQUEST_PROVIDER_CALLS provider calls (its request's budget,
+	// from LoadersMiddleware) and answers at most
 	// JUNCTION_GRAPHQL_MAX_RESPONSE_BYTES.
-	srv.Use(res.ProviderBudget())
 	maxResponse := cfg.GraphQLMaxResponseBytes
 	if maxResponse <= 0 {
 		maxResponse = defaultMaxResponseBytes

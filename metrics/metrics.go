@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -24,6 +25,43 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	checks   *prometheus.CounterVec
 	checkDur *prometheus.HistogramVec
+
+	// series are the request series by their labels: looking a series up
+	// by label values hashes them on every request; the labels are bounded
+	// (route patterns, Method, status codes), and so is this map.
+	mu     sync.RWMutex
+	series map[seriesKey]requestSeries
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+// requestSeries returns the series of one route, method and status.
+func (m *Metrics) requestSeries(k seriesKey) requestSeries {
+	m.mu.RLock()
+	s, ok := m.series[k]
+	m.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = requestSeries{
+		count:    m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
+		duration: m.duration.WithLabelValues(k.route, k.method),
+	}
+	m.mu.Lock()
+	if m.series == nil {
+		m.series = make(map[seriesKey]requestSeries)
+	}
+	m.series[k] = s
+	m.mu.Unlock()
+	return s
 }
 
 // New returns metrics registered in a fresh registry, with Go runtime and
@@ -98,7 +136,12 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		// Below the access log the writer is wrapped already; its status is
+		// the one this request answers.
+		ww, wrapped := w.(middleware.WrapResponseWriter)
+		if !wrapped {
+			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		}
 		next.ServeHTTP(ww, r)
 		route := Unmatched
 		if rc := chi.RouteContext(r.Context()); rc != nil {
@@ -111,8 +154,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-		m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		series := m.requestSeries(seriesKey{route: route, method: method, status: status})
+		series.count.Inc()
+		series.duration.Observe(time.Since(start).Seconds())
 	})
 }
 

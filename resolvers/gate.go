@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
-
 	"github.com/junctionhq/junction/providers"
 )
 
@@ -40,36 +38,23 @@ type budget struct {
 }
 
 // WithProviderBudget returns ctx whose provider operations are bounded to
-// max (at most; 0 or less takes Limits' default).
+// Limits.MaxRequestProviderCalls, whatever budget its request has.
+// LoadersMiddleware gives every request (a GraphQL operation, a REST call)
+// its budget already: a field that would call a provider past it fails
+// with too_many_provider_calls and calls nothing.
 func (r *Resolver) WithProviderBudget(ctx context.Context) context.Context {
 	return context.WithValue(ctx, budgetKey{}, &budget{max: int64(r.limits().MaxRequestProviderCalls)})
-}
-
-// ProviderBudget is a gqlgen extension giving every GraphQL operation its
-// budget of provider calls (Limits.MaxRequestProviderCalls): a field that
-// would call a provider past it fails with too_many_provider_calls and
-// calls nothing. A REST request makes one provider operation and has none.
-func (r *Resolver) ProviderBudget() graphql.HandlerExtension { return providerBudget{r} }
-
-type providerBudget struct{ r *Resolver }
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationInterceptor
-} = providerBudget{}
-
-func (providerBudget) ExtensionName() string                          { return "ProviderBudget" }
-func (providerBudget) Validate(schema graphql.ExecutableSchema) error { return nil }
-
-func (b providerBudget) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	return next(b.r.WithProviderBudget(ctx))
 }
 
 // spend takes one provider operation from the request's budget.
 func (r *Resolver) spend(ctx context.Context) error {
 	b, ok := ctx.Value(budgetKey{}).(*budget)
 	if !ok {
-		return nil
+		l, ok := ctx.Value(loadersKey{}).(*Loaders)
+		if !ok || l.budget.max == 0 {
+			return nil
+		}
+		b = &l.budget
 	}
 	if b.used.Add(1) > b.max {
 		return errorf(CodeTooManyProviderCalls,

@@ -31,6 +31,9 @@ type Loaders struct {
 	// slots bounds the provider calls the request runs at once.
 	slotsOnce sync.Once
 	slots     chan struct{}
+	// budget counts the request's provider operations (spend); a max of 0
+	// is no budget.
+	budget budget
 }
 
 type loadersKey struct{}
@@ -56,10 +59,13 @@ func WithLoaders(ctx context.Context, l *Loaders) context.Context {
 }
 
 // LoadersMiddleware gives every request its own loaders, so caches never
-// outlive a request or cross tenants.
+// outlive a request or cross tenants, and its budget of provider calls
+// (Limits.MaxRequestProviderCalls; one GraphQL operation is one request).
 func (r *Resolver) LoadersMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		next.ServeHTTP(w, req.WithContext(WithLoaders(req.Context(), NewLoaders(r.Store))))
+		l := NewLoaders(r.Store)
+		l.budget.max = int64(r.limits().MaxRequestProviderCalls)
+		next.ServeHTTP(w, req.WithContext(WithLoaders(req.Context(), l)))
 	})
 }
 
