@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -61,17 +62,25 @@ func (graphqlTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.
 			writeGraphQLError(w, http.StatusUnsupportedMediaType, "Unsupported media type: send the request as application/json", "unsupported_media_type")
 			return
 		}
-		body, err := io.ReadAll(r.Body)
+		buf := bodyBuffers.Get().(*bytes.Buffer)
+		buf.Reset()
+		_, err = buf.ReadFrom(r.Body)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			bodyBuffers.Put(buf)
 			writeTooLarge(w, tooLarge.Limit)
 			return
 		}
 		if err != nil {
+			bodyBuffers.Put(buf)
 			writeGraphQLError(w, http.StatusBadRequest, "Could not read the request body", "bad_request")
 			return
 		}
-		params, bad = decodePostParams(body)
+		// The parameters are copied out of the body, which is reused.
+		params, bad = decodePostParams(buf.Bytes())
+		if buf.Cap() <= maxPooledBody {
+			bodyBuffers.Put(buf)
+		}
 	case http.MethodGet:
 		params, bad = decodeGetParams(r.URL.RawQuery)
 	default:
@@ -119,9 +128,50 @@ type requestError struct {
 	Extensions map[string]any `json:"extensions,omitempty"`
 }
 
+// bodyBuffers hold POST bodies while they are decoded; a buffer that grew
+// past maxPooledBody is left to the collector.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBody = 64 << 10
+
+// postParams are the parameters of a POST, the objects kept as their text.
+type postParams struct {
+	Query         string          `json:"query"`
+	OperationName string          `json:"operationName"`
+	Variables     json.RawMessage `json:"variables"`
+	Extensions    json.RawMessage `json:"extensions"`
+}
+
 // decodePostParams reads a JSON body of GraphQL-over-HTTP parameters; bad
-// says why it is not a well-formed request.
+// says why it is not a well-formed request. A body that decodes as it
+// should takes one json.Unmarshal (the objects, when present, are decoded
+// keeping their numbers exact); anything else goes through
+// decodePostParamsSlowly, which says what is wrong.
 func decodePostParams(body []byte) (*graphql.RawParams, string) {
+	var pp postParams
+	if json.Unmarshal(body, &pp) != nil {
+		return decodePostParamsSlowly(body)
+	}
+	p := &graphql.RawParams{Query: pp.Query, OperationName: pp.OperationName}
+	for _, o := range []struct {
+		text json.RawMessage
+		into *map[string]any
+	}{{pp.Variables, &p.Variables}, {pp.Extensions, &p.Extensions}} {
+		if len(o.text) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(o.text))
+		dec.UseNumber()
+		if dec.Decode(o.into) != nil {
+			return decodePostParamsSlowly(body)
+		}
+	}
+	return p, missingQuery(p)
+}
+
+// decodePostParamsSlowly is decodePostParams with one json.Decoder over the
+// whole body, which tells a wrong type, broken JSON and trailing data apart.
+func decodePostParamsSlowly(body []byte) (*graphql.RawParams, string) {
 	var p graphql.RawParams
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
