@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +82,10 @@ type Config struct {
 	// looks every request up): a revocation reaches every replica within it.
 	AuthCacheTTL time.Duration
 
+	// defaultGC is set when neither GOGC nor GOMEMLIMIT is: serve then
+	// collects at serverGCPercent instead of Go's 100.
+	defaultGC bool
+
 	// flatOff leaves every field to gqlgen's executor, and flatAnswered
 	// sees each field graph/flat answers: tests compare the two paths.
 	flatOff      bool
@@ -90,6 +95,7 @@ type Config struct {
 // loadConfig reads the JUNCTION_* settings; every one has a default.
 func loadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
+		defaultGC:      getenv("GOGC") == "" && getenv("GOMEMLIMIT") == "",
 		Addr:           envOr(getenv, "JUNCTION_ADDR", ":8080"),
 		DataDir:        envOr(getenv, "JUNCTION_DATA_DIR", "./data"),
 		DatabaseURL:    getenv("JUNCTION_DATABASE_URL"),
@@ -280,6 +286,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	defer st.Close()
+	if cfg.defaultGC {
+		debug.SetGCPercent(serverGCPercent)
+	}
 	// Builds without cgo parse SQL with a WebAssembly parser that takes
 	// seconds to start: start it now, not at the first query.
 	postgres.WarmParser()
@@ -512,6 +521,15 @@ func graphqlHandler(cfg Config, res *resolvers.Resolver, log *slog.Logger) http.
 	srv.SetRecoverFunc(graphqlRecover(log))
 	return srv
 }
+
+// serverGCPercent is the collector's target unless GOGC or GOMEMLIMIT says
+// otherwise. The server keeps little live (a few MB) and allocates for
+// every request, so at Go's 100 it collected dozens of times a second
+// under load and spent a third of its CPU on it; at 200 the heap may grow
+// to three times what is live. Measured with bench/ (README, Benchmarks):
+// W1 GraphQL 0.57x -> 0.67x hello, and the resident size after W3 on
+// PostgreSQL 80-87 -> 98 MiB (400 gave 0.68x and 133 MiB).
+const serverGCPercent = 200
 
 // providerCallCost is the complexity of one field that calls a provider.
 const providerCallCost = 100

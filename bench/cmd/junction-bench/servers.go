@@ -32,11 +32,18 @@ var ownSettings = []string{"JUNCTION_ADDR", "JUNCTION_DATA_DIR", "JUNCTION_DATAB
 	"JUNCTION_ENCRYPTION_KEY", "JUNCTION_ENCRYPTION_KEYS", "JUNCTION_PPROF_ADDR"}
 
 // inheritedSettings lists the JUNCTION_* variables a Junction process
-// inherits (they change what is measured, so the run says so).
+// inherits, and the Go runtime's (GOGC, GOMEMLIMIT, GOMAXPROCS, GODEBUG:
+// they reach both servers, and a GOGC or GOMEMLIMIT replaces Junction's
+// own collector setting): they change what is measured, so the run says so.
 func inheritedSettings() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG":
+			out = append(out, name)
+			continue
+		}
 		if strings.HasPrefix(name, "JUNCTION_") && !strings.HasPrefix(name, "JUNCTION_TEST_") && !isOwn(name) {
 			out = append(out, name)
 		}
