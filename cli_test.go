@@ -646,3 +646,25 @@ func runErr(t *testing.T, args []string, env map[string]string) (string, error) 
 	err := run(context.Background(), args, nil, &out, io.Discard, envFunc(env))
 	return out.String(), err
 }
+
+// The server sets its own collector target only when the operator set
+// neither of Go's: a GOGC or GOMEMLIMIT in the environment is Go's to apply.
+func TestDefaultGCOnlyWithoutGoSettings(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"GOGC": "100"}, false},
+		{map[string]string{"GOGC": "off", "GOMEMLIMIT": "1GiB"}, false},
+		{map[string]string{"GOMEMLIMIT": "512MiB"}, false},
+	} {
+		c, err := loadConfig(func(k string) string { return tc.env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.defaultGC != tc.want {
+			t.Errorf("%v: defaultGC %v, want %v", tc.env, c.defaultGC, tc.want)
+		}
+	}
+}
