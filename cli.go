@@ -375,7 +375,7 @@ Commands:
 		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Settings are JUNCTION_* environment variables; every one has a default ('junction help settings'
+Settings are JUNCTION_* environment variables (and Go's GOGC, GOMEMLIMIT); every one has a default ('junction help settings'
 lists them). The ones that choose where data lives:
   JUNCTION_DATA_DIR          SQLite database and generated key file (default ./data)
   JUNCTION_DATABASE_URL      postgres://... selects PostgreSQL instead of SQLite
@@ -416,7 +416,7 @@ func capitalise(s string) string {
 }
 
 // settingRow is a row of the README's settings table: | `NAME` | default | meaning |.
-var settingRow = regexp.MustCompile("^\\| `(JUNCTION_[A-Z0-9_]+)` \\|\\s*(.*?)\\s*\\|\\s*(.*?)\\s*\\|$")
+var settingRow = regexp.MustCompile("^\\| `(JUNCTION_[A-Z0-9_]+|GOGC|GOMEMLIMIT)` \\|\\s*(.*?)\\s*\\|\\s*(.*?)\\s*\\|$")
 
 // settings returns the README's settings table: name, default, meaning.
 func settings() [][3]string {
