@@ -22,6 +22,7 @@ import (
 
 	"github.com/junctionhq/junction/auth"
 	"github.com/junctionhq/junction/graph"
+	"github.com/junctionhq/junction/graph/flat"
 	"github.com/junctionhq/junction/internal/testdb"
 	"github.com/junctionhq/junction/providers"
 	"github.com/junctionhq/junction/providers/postgres"
@@ -89,8 +90,12 @@ func (c *countingConn) Query(ctx context.Context, req providers.QueryRequest) (*
 // schemaEnv is Junction's resolvers over a real PostgreSQL whose schema
 // holds n tables of 10 columns each, and a postgres connection to it.
 type schemaEnv struct {
-	r               *Resolver
-	srv             *handler.Server
+	r   *Resolver
+	srv *handler.Server
+	// flatSrv is srv with graph/flat installed, as the server runs it;
+	// flatAnswered counts the fields flat answered.
+	flatSrv         *handler.Server
+	flatAnswered    atomic.Int32
 	ctx             context.Context
 	id, schema      string
 	pgURL           string
@@ -161,16 +166,24 @@ func newSchemaEnv(tb testing.TB, n int) *schemaEnv {
 	e.srv = handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: e.r}))
 	e.srv.AddTransport(transport.POST{})
 	e.srv.SetErrorPresenter(ErrorPresenter(e.r.Log))
+	e.flatSrv = handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: e.r}))
+	e.flatSrv.AddTransport(transport.POST{})
+	e.flatSrv.SetErrorPresenter(ErrorPresenter(e.r.Log))
+	e.flatSrv.Use(flat.Encoder{Users: e.r, Answered: func(string) { e.flatAnswered.Add(1) }})
 	return e
 }
 
 func (e *schemaEnv) graphql(tb testing.TB, query string) []byte {
+	return e.graphqlOn(tb, e.srv, query)
+}
+
+func (e *schemaEnv) graphqlOn(tb testing.TB, srv *handler.Server, query string) []byte {
 	body, _ := json.Marshal(map[string]any{"query": query})
 	req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req = req.WithContext(WithLoaders(e.ctx, NewLoaders(e.r.Store)))
 	w := httptest.NewRecorder()
-	e.srv.ServeHTTP(w, req)
+	srv.ServeHTTP(w, req)
 	if w.Code != 200 || strings.Contains(w.Body.String(), `"errors"`) {
 		tb.Fatalf("%d %s", w.Code, w.Body.String()[:min(w.Body.Len(), 2000)])
 	}
@@ -216,10 +229,45 @@ func TestSchemaTreeTwoCatalogCalls(t *testing.T) {
 	}
 }
 
+// graph/flat writes a schema tree byte for byte as gqlgen does, whatever
+// the selection (aliases, fragments, __typename, some fields or all), and
+// answers it itself.
+func TestSchemaTreeFlatAsGqlgen(t *testing.T) {
+	e := newSchemaEnv(t, 30)
+	for _, tc := range []struct{ sel, fragments string }{
+		{`schema table normalizedName spec kind columns { name normalizedName dataType nullable primaryKey }`, ""},
+		{`__typename t: table k: kind table cols: columns { __typename n: name pk: primaryKey name } columns { dataType }`, ""},
+		{`...T ... on SchemaTable { spec }`, `fragment T on SchemaTable { table columns { ...C } } fragment C on SchemaColumn { name nullable }`},
+		{`table`, ""},
+		{`columns { name }`, ""},
+	} {
+		q := fmt.Sprintf(`{ connection(id: %q) { id schemaTables(schema: %q) { %s } } } %s`, e.id, e.schema, tc.sel, tc.fragments)
+		before := e.flatAnswered.Load()
+		fast, slow := e.graphqlOn(t, e.flatSrv, q), e.graphqlOn(t, e.srv, q)
+		if string(fast) != string(slow) {
+			t.Fatalf("%s:\nflat:   %.3000s\ngqlgen: %.3000s", tc.sel, fast, slow)
+		}
+		want := "t0029"
+		if !strings.Contains(tc.sel+tc.fragments, "table") {
+			want = "c9"
+		}
+		if !strings.Contains(string(fast), want) {
+			t.Fatalf("%s: the tree is not in the answer: %.500s", tc.sel, fast)
+		}
+		// connection selects a field with arguments, so gqlgen answers it;
+		// flat answers its schemaTables.
+		if n := e.flatAnswered.Load() - before; n != 1 {
+			t.Errorf("%s: flat answered %d fields, want 1 (schemaTables)", tc.sel, n)
+		}
+	}
+}
+
 // BenchmarkSchemaTree measures the GraphQL tree of 1,000 tables with their
 // columns ("graphql_cached": catalog answers from the cache, so this is
-// Junction's own cost; "graphql_cold": the two catalog queries included)
-// against encoding the same structs with encoding/json ("encoding_json").
+// Junction's own cost, with graph/flat as the server runs it;
+// "graphql_cached_gqlgen": the same through gqlgen's executor alone;
+// "graphql_cold": the two catalog queries included) against encoding the
+// same structs with encoding/json ("encoding_json").
 // Goal: graphql_cached at most 5x encoding_json.
 // Run: go test -run - -bench SchemaTree ./resolvers
 func BenchmarkSchemaTree(b *testing.B) {
@@ -251,6 +299,11 @@ func BenchmarkSchemaTree(b *testing.B) {
 	})
 	b.Run("graphql_cached", func(b *testing.B) {
 		for b.Loop() {
+			e.graphqlOn(b, e.flatSrv, e.treeQuery())
+		}
+	})
+	b.Run("graphql_cached_gqlgen", func(b *testing.B) {
+		for b.Loop() {
 			e.graphql(b, e.treeQuery())
 		}
 	})
@@ -258,7 +311,7 @@ func BenchmarkSchemaTree(b *testing.B) {
 		e.r.Limits.SchemaCacheTTL = time.Nanosecond
 		defer func() { e.r.Limits.SchemaCacheTTL = 0 }()
 		for b.Loop() {
-			e.graphql(b, e.treeQuery())
+			e.graphqlOn(b, e.flatSrv, e.treeQuery())
 		}
 	})
 }

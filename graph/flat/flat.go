@@ -43,10 +43,15 @@ type Users interface {
 //   - Query.connection and Query.connectionBySlug (Connection),
 //
 // when the selection on Connection holds only its plain fields, __typename,
-// and createdByUser / updatedByUser selecting plain User fields. Any other
-// selection (a lazy provider field, editSettings, @defer), a value that
-// would break a non-null rule, or an error loading users, leaves the field
-// to gqlgen.
+// and createdByUser / updatedByUser selecting plain User fields; and of
+//
+//   - Connection.schemaTables ([SchemaTable!]), the schema tree,
+//
+// when the selection on SchemaTable holds its plain fields and columns
+// selecting plain SchemaColumn fields (the resolver has read the columns
+// already). Any other selection (a lazy provider field, editSettings,
+// @defer), a value that would break a non-null rule, or an error loading
+// users, leaves the field to gqlgen.
 type Encoder struct {
 	// Users loads the users of createdByUser and updatedByUser.
 	Users Users
@@ -81,6 +86,9 @@ func (e Encoder) InterceptField(ctx context.Context, next graphql.Resolver) (any
 		return res, err
 	}
 	oc := graphql.GetOperationContext(ctx)
+	if tables, ok := res.([]*model.SchemaTable); ok {
+		return e.answerTables(oc, fc, tables), nil
+	}
 	cols, ok := connectionColumns(oc, fc.Field.Selections)
 	if !ok {
 		return res, nil
@@ -110,7 +118,7 @@ func (e Encoder) InterceptField(ctx context.Context, next graphql.Resolver) (any
 
 func answers(object, field string) bool {
 	switch object + "." + field {
-	case "ConnectionList.connections", "Query.connection", "Query.connectionBySlug":
+	case "ConnectionList.connections", "Query.connection", "Query.connectionBySlug", "Connection.schemaTables":
 		return true
 	}
 	return false
@@ -145,6 +153,17 @@ const (
 	kUserID
 	kUserName
 	kUserEmail
+	kTableSchema
+	kTableTable
+	kTableNormalizedName
+	kTableSpec
+	kTableKind
+	kTableColumns
+	kColumnName
+	kColumnNormalizedName
+	kColumnDataType
+	kColumnNullable
+	kColumnPrimaryKey
 )
 
 var connectionKinds = map[string]kind{
@@ -170,6 +189,17 @@ var connectionKinds = map[string]kind{
 	"updatedBy":             kUpdatedBy,
 	"createdByUser":         kCreatedByUser,
 	"updatedByUser":         kUpdatedByUser,
+}
+
+// subSelections are the fields Encoder writes whose values are objects:
+// the type of the object and its fields Encoder writes.
+var subSelections = map[kind]struct {
+	typ   string
+	kinds map[string]kind
+}{
+	kCreatedByUser: {"User", userKinds},
+	kUpdatedByUser: {"User", userKinds},
+	kTableColumns:  {"SchemaColumn", schemaColumnKinds},
 }
 
 var userKinds = map[string]kind{
@@ -212,8 +242,8 @@ func columns(oc *graphql.OperationContext, sel ast.SelectionSet, typ string, kin
 		}
 		seen[f.Alias] = true
 		c := column{key: quoteKey(f.Alias), kind: k}
-		if k == kCreatedByUser || k == kUpdatedByUser {
-			if c.sub, ok = columns(oc, f.Selections, "User", userKinds); !ok {
+		if sub, ok := subSelections[k]; ok {
+			if c.sub, ok = columns(oc, f.Selections, sub.typ, sub.kinds); !ok {
 				return nil, false
 			}
 		}
