@@ -419,7 +419,15 @@ func (e *environment) analyze(ctx context.Context, db *database) error {
 	if db.kind != "postgres" {
 		return nil
 	}
-	if _, err := db.conn.ExecContext(ctx, `VACUUM connections, connection_counts`); err != nil {
+	tables := "connections"
+	var counts bool // an older revision (-rev) may have no totals table
+	if err := db.conn.QueryRowContext(ctx, `SELECT to_regclass('connection_counts') IS NOT NULL`).Scan(&counts); err != nil {
+		return err
+	}
+	if counts {
+		tables += ", connection_counts"
+	}
+	if _, err := db.conn.ExecContext(ctx, "VACUUM "+tables); err != nil {
 		return err
 	}
 	_, err := db.conn.ExecContext(ctx, `ANALYZE`)
