@@ -58,7 +58,7 @@ func (q *queryCounter) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      testdb.DB
 	st      *store.Store
 	h       http.Handler
@@ -81,7 +81,7 @@ func testConfig() Config {
 	return c
 }
 
-func newEnv(t *testing.T, db testdb.DB, mod ...func(*Config)) *env {
+func newEnv(t testing.TB, db testdb.DB, mod ...func(*Config)) *env {
 	t.Helper()
 	cfg := testConfig()
 	for _, m := range mod {
