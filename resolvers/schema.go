@@ -313,6 +313,9 @@ func rowModels(set *providers.RowSet) ([]*model.Row, []string) {
 // than a-z and 0-9 turned into one "_", without a leading or trailing "_"
 // ("Order Lines" -> "order_lines").
 func NormalizedName(name string) string {
+	if normalized(name) {
+		return name // most catalog names are already; no copy
+	}
 	var b strings.Builder
 	pending := false
 	for _, ch := range strings.ToLower(name) {
@@ -330,6 +333,23 @@ func NormalizedName(name string) string {
 		return "_"
 	}
 	return b.String()
+}
+
+// normalized reports whether NormalizedName(name) is name: lowercase
+// letters and digits, single underscores between them.
+func normalized(name string) bool {
+	if name == "" || name[0] == '_' || name[len(name)-1] == '_' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '_' && name[i-1] != '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // QueryHash is the hex SHA-256 of a statement trimmed, with every run of

@@ -30,7 +30,7 @@ import (
 )
 
 func TestNormalizedNameAndQueryHash(t *testing.T) {
-	for in, want := range map[string]string{"Order Lines": "order_lines", "orders": "orders", "  Ünïcode--Name  ": "n_code_name",
+	for in, want := range map[string]string{"Order Lines": "order_lines", "orders": "orders", "order_id": "order_id", "c9": "c9", "a__b": "a_b", "_a": "a", "a_": "a", "  Ünïcode--Name  ": "n_code_name",
 		"__x__": "x", "%%%": "_", "CamelCase2": "camelcase2"} {
 		if got := NormalizedName(in); got != want {
 			t.Errorf("NormalizedName(%q) = %q, want %q", in, got, want)

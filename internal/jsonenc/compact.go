@@ -187,7 +187,18 @@ func (c *compactor) string() bool {
 	c.i++ // the opening quote
 	c.dst = append(c.dst, '"')
 	start := c.i
+	safe := &plainText
+	if c.html {
+		safe = &plainHTMLText
+	}
 	for c.i < len(c.src) {
+		// Most bytes of a string need nothing: skip them in a tight loop.
+		for c.i < len(c.src) && safe[c.src[c.i]] {
+			c.i++
+		}
+		if c.i == len(c.src) {
+			break
+		}
 		b := c.src[c.i]
 		switch {
 		case b == '"':
@@ -233,3 +244,14 @@ func (c *compactor) string() bool {
 	}
 	return false
 }
+
+// plainText marks the bytes a string copies as they are: not the quote,
+// the backslash or a control byte; plainHTMLText also not <, > and & nor
+// 0xE2, the first byte of U+2028 and U+2029.
+var plainText, plainHTMLText = func() (plain, html [256]bool) {
+	for b := 0x20; b < 256; b++ {
+		plain[b] = b != '"' && b != '\\'
+		html[b] = plain[b] && b != '<' && b != '>' && b != '&' && b != 0xE2
+	}
+	return plain, html
+}()
