@@ -28,7 +28,7 @@ func (m *JSONMap) Scan(src any) error {
 		*m = JSONMap{}
 		return err
 	}
-	out, err := decoded.object(b)
+	out, err := decoded.get(b)
 	if err != nil {
 		return err
 	}
@@ -36,80 +36,65 @@ func (m *JSONMap) Scan(src any) error {
 	return nil
 }
 
-// decoded remembers the decoded form of the JSON objects read recently.
+// decoded remembers the decoded form of the JSON objects read recently,
+// and decodedLists of the string lists (a connection's secret field names).
 // A page of connections reads the same few config and details texts again
 // and again, and copying a decoded map costs a seventh of parsing the text.
-// The cache holds at most decodedMax texts of at most decodedMaxLen bytes,
+// Each cache holds at most decodedMax texts of at most decodedMaxLen bytes,
 // and is emptied when full (no eviction order to keep).
-var decoded = &objectCache{m: make(map[string]map[string]any)}
+var (
+	decoded = &decodeCache[map[string]any]{m: map[string]map[string]any{}, copy: copyObject,
+		decode: func(b []byte) (map[string]any, error) {
+			out := map[string]any{}
+			if err := json.Unmarshal(b, &out); err != nil {
+				return nil, fmt.Errorf("store: decode json object: %w", err)
+			}
+			return out, nil
+		}}
+	decodedLists = &decodeCache[[]string]{m: map[string][]string{}, copy: slices.Clone[[]string],
+		decode: func(b []byte) ([]string, error) {
+			var out []string
+			if err := json.Unmarshal(b, &out); err != nil {
+				return nil, fmt.Errorf("store: decode json list: %w", err)
+			}
+			return out, nil
+		}}
+)
 
 const (
 	decodedMax    = 4096
 	decodedMaxLen = 2048
 )
 
-type objectCache struct {
-	mu sync.RWMutex
-	m  map[string]map[string]any
+// decodeCache maps a JSON text to its decoded form; get hands out copies.
+type decodeCache[T any] struct {
+	mu     sync.RWMutex
+	m      map[string]T
+	copy   func(T) T
+	decode func([]byte) (T, error)
 }
 
-// object returns a fresh map decoded from b.
-func (c *objectCache) object(b []byte) (map[string]any, error) {
+// get returns a fresh value decoded from b.
+func (c *decodeCache[T]) get(b []byte) (T, error) {
 	if len(b) <= decodedMaxLen {
 		c.mu.RLock()
 		tmpl, ok := c.m[string(b)]
 		c.mu.RUnlock()
 		if ok {
-			return copyObject(tmpl), nil
+			return c.copy(tmpl), nil
 		}
 	}
-	out := map[string]any{}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("store: decode json object: %w", err)
+	out, err := c.decode(b)
+	if err != nil || len(b) > decodedMaxLen {
+		return out, err
 	}
-	if len(b) <= decodedMaxLen {
-		tmpl := copyObject(out)
-		c.mu.Lock()
-		if len(c.m) >= decodedMax {
-			clear(c.m)
-		}
-		c.m[string(b)] = tmpl
-		c.mu.Unlock()
+	tmpl := c.copy(out)
+	c.mu.Lock()
+	if len(c.m) >= decodedMax {
+		clear(c.m)
 	}
-	return out, nil
-}
-
-// decodedLists is decoded for JSONList: the secret field names of a
-// connection, the same few lists on every row of a page.
-var decodedLists = &listCache{m: make(map[string][]string)}
-
-type listCache struct {
-	mu sync.RWMutex
-	m  map[string][]string
-}
-
-// list returns a fresh list decoded from b.
-func (c *listCache) list(b []byte) ([]string, error) {
-	if len(b) <= decodedMaxLen {
-		c.mu.RLock()
-		tmpl, ok := c.m[string(b)]
-		c.mu.RUnlock()
-		if ok {
-			return slices.Clone(tmpl), nil
-		}
-	}
-	var out []string
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("store: decode json list: %w", err)
-	}
-	if len(b) <= decodedMaxLen {
-		c.mu.Lock()
-		if len(c.m) >= decodedMax {
-			clear(c.m)
-		}
-		c.m[string(b)] = slices.Clone(out)
-		c.mu.Unlock()
-	}
+	c.m[string(b)] = tmpl
+	c.mu.Unlock()
 	return out, nil
 }
 
@@ -156,7 +141,7 @@ func (l *JSONList) Scan(src any) error {
 		*l = nil
 		return err
 	}
-	out, err := decodedLists.list(b)
+	out, err := decodedLists.get(b)
 	if err != nil {
 		return err
 	}

@@ -252,17 +252,8 @@ func columns(oc *graphql.OperationContext, sel ast.SelectionSet, typ string, kin
 	return out, true
 }
 
-// quoteKey is a response key as gqlgen writes it; a GraphQL name needs no
-// escaping, but the key goes through gqlgen's string marshaler anyway.
-func quoteKey(alias string) string {
-	var b keyBuilder
-	graphql.MarshalString(alias).MarshalGQL(&b)
-	return string(b) + ":"
-}
-
-type keyBuilder []byte
-
-func (b *keyBuilder) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
+// quoteKey is a response key as gqlgen writes it, with its colon.
+func quoteKey(alias string) string { return string(appendString(nil, alias)) + ":" }
 
 // list checks every row against the non-null rules of the selected fields
 // and loads the selected users, and returns the marshaler of the rows, or
