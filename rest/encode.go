@@ -172,19 +172,14 @@ func appendConnection(b []byte, c *model.Connection) ([]byte, error) {
 // underscores is the quoted name, as its MarshalJSON writes it; any other
 // value goes through its MarshalJSON.
 func appendEnum(b []byte, s string, v json.Marshaler) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			out, err := json.Marshal(v)
-			if err != nil {
-				return nil, err
-			}
-			return append(b, out...), nil
-		}
+	if out, ok := jsonenc.AppendName(b, s); ok {
+		return out, nil
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), nil
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, out...), nil
 }
 
 func appendMap(b []byte, m map[string]any) ([]byte, error) {

@@ -481,17 +481,12 @@ const upperHex = "0123456789ABCDEF"
 // a name of letters, digits and underscores is the name in quotes; any
 // other value goes through MarshalGQL itself.
 func appendEnum(b []byte, s string, v graphql.Marshaler) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			var buf bytes.Buffer
-			v.MarshalGQL(&buf)
-			return append(b, buf.Bytes()...)
-		}
+	if out, ok := jsonenc.AppendName(b, s); ok {
+		return out
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	var buf bytes.Buffer
+	v.MarshalGQL(&buf)
+	return append(b, buf.Bytes()...)
 }
 
 // appendMap appends m as graphql.MarshalMap writes it: a json.Encoder's

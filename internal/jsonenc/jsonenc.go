@@ -72,6 +72,21 @@ func AppendString(dst []byte, s string, escapeHTML bool) []byte {
 	return append(dst, '"')
 }
 
+// AppendName appends s in quotes when it is a name of ASCII letters, digits
+// and underscores (an enum value), which needs no escaping in JSON, Go or
+// GraphQL; otherwise it appends nothing and reports false.
+func AppendName(dst []byte, s string) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return dst, false
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"'), true
+}
+
 // AppendFloat appends f as encoding/json writes a float64 (ES6 number
 // formatting). NaN and infinities have no JSON form: it reports false.
 func AppendFloat(dst []byte, f float64) ([]byte, bool) {
